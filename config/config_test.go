@@ -1,0 +1,587 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+const testToken = "MTIzNDU2Nzg5MDEyMzQ1Njc4.GaBcDe.abcdefghijklmnopqrstuvwxyz0123456789WXYZ"
+
+// env returns a getenv that reads only m, so tests never see the real
+// environment.
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+var tokenEnv = env(map[string]string{"DISCORD_TOKEN": testToken})
+
+func withToken(c Config) Config {
+	c.Discord.Token = testToken
+	return c
+}
+
+func TestExampleFileIsDefault(t *testing.T) {
+	got, err := LoadFile(filepath.Join("..", "config.example.yaml"), tokenEnv)
+	if err != nil {
+		t.Fatalf("LoadFile(config.example.yaml) error = %v", err)
+	}
+	if want := withToken(Default()); !reflect.DeepEqual(got, want) {
+		t.Errorf("config.example.yaml and Default() differ:\n got %+v\nwant %+v", got, want)
+	}
+}
+
+func TestDefaultIsFresh(t *testing.T) {
+	a := Default()
+	a.Referrals.Nudges[0] = time.Second
+	if b := Default(); b.Referrals.Nudges[0] != 7*24*time.Hour {
+		t.Errorf("Default() shares its Nudges slice between calls")
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		yaml string
+		env  map[string]string // nil = DISCORD_TOKEN set
+		want []string
+	}{
+		{"missing token", "", map[string]string{},
+			[]string{"discord.token: missing", "DISCORD_TOKEN", "discord.token in the config file"}},
+		{"token from unset variable", "discord:\n  token: ${NOPE}\n", map[string]string{},
+			[]string{"discord.token: missing"}},
+		{"unknown top-level key", "discrod:\n  token: x\n", nil,
+			[]string{`config: unknown key "discrod" (line 1)`, "see config.example.yaml for valid keys", `did you mean "discord"`}},
+		{"unknown nested key", "referrals:\n  offer_timeout: 3d\n  ofer_timeout: 3d\n", nil,
+			[]string{`config: unknown key "referrals.ofer_timeout" (line 3)`, "config.example.yaml", `did you mean "referrals.offer_timeout"`}},
+		{"unknown key far from any", "smtp:\n  colour: red\n", nil,
+			[]string{`unknown key "smtp.colour" (line 2)`}},
+		{"duplicate key", "log:\n  level: info\n  level: debug\n", nil,
+			[]string{`"log.level" is set twice (lines 2 and 3)`}},
+		{"not a whole number", "referrals:\n  max_open_per_student: three\n", nil,
+			[]string{`referrals.max_open_per_student: want a whole number, got "three"`}},
+		{"fractional number", "smtp:\n  port: 58.7\n", nil,
+			[]string{`smtp.port: want a whole number, got "58.7"`}},
+		{"empty number", "smtp:\n  port:\n", nil,
+			[]string{"smtp.port: want a whole number, got nothing"}},
+		{"list for a string", "log:\n  level: [info]\n", nil,
+			[]string{"log.level: want a string, got a list"}},
+		{"mapping for a number", "referrals:\n  referrer_capacity: {a: 1}\n", nil,
+			[]string{"referrals.referrer_capacity: want a whole number, got a mapping"}},
+		{"scalar for a section", "discord: hello\n", nil,
+			[]string{`discord: want a mapping of keys under it, got "hello"`}},
+		{"list at top level", "- a\n- b\n", nil,
+			[]string{"config: want a mapping of keys"}},
+		{"bad duration", "referrals:\n  offer_timeout: 3x\n", nil,
+			[]string{`referrals.offer_timeout: "3x" is not a duration; use a number with s, m, h or d, e.g. 72h or 3d`}},
+		{"duration without unit", "referrals:\n  retention: 180\n", nil,
+			[]string{`referrals.retention: "180" is not a duration`, "e.g. 72h or 3d"}},
+		{"empty duration", "referrals:\n  request_ttl: \"\"\n", nil,
+			[]string{"referrals.request_ttl: no duration given", "e.g. 72h or 3d"}},
+		{"zero duration", "referrals:\n  request_ttl: 0s\n", nil,
+			[]string{"referrals.request_ttl: must be more than 0, got 0s", "e.g. 72h or 3d"}},
+		{"negative duration", "referrals:\n  referrer_reminder: -1d\n", nil,
+			[]string{"referrals.referrer_reminder: must be more than 0, got -1d"}},
+		{"no nudges", "referrals:\n  nudges: []\n", nil,
+			[]string{"referrals.nudges: want 1 to 5 durations, got 0", "[7d, 14d]"}},
+		{"six nudges", "referrals:\n  nudges: [1d, 2d, 3d, 4d, 5d, 6d]\n", nil,
+			[]string{"referrals.nudges: want 1 to 5 durations, got 6"}},
+		{"nudges out of order", "referrals:\n  nudges: [14d, 7d]\n", nil,
+			[]string{"referrals.nudges[1]: 7d is not after the previous nudge (14d)", "increasing order"}},
+		{"nudges repeated", "referrals:\n  nudges: [7d, 7d]\n", nil,
+			[]string{"referrals.nudges[1]: 7d is not after"}},
+		{"nudge not a duration", "referrals:\n  nudges: [7d, soon]\n", nil,
+			[]string{`referrals.nudges[1]: "soon" is not a duration`, "e.g. 72h or 3d"}},
+		{"zero nudge", "referrals:\n  nudges: [0s, 7d]\n", nil,
+			[]string{"referrals.nudges[0]: must be more than 0"}},
+		{"nudge is a list", "referrals:\n  nudges: [[7d]]\n", nil,
+			[]string{"referrals.nudges[0]: want a duration such as 7d, got a list"}},
+		{"nudges a mapping", "referrals:\n  nudges: {a: 7d}\n", nil,
+			[]string{"referrals.nudges: want a list such as [a, b], got a mapping"}},
+		{"bad sweep", "schedule:\n  sweep: every minute\n", nil,
+			[]string{`schedule.sweep: "every minute" is not a cron spec`, `"@every 1m"`}},
+		{"bad digest", "schedule:\n  digest: \"0 9 * *\"\n", nil,
+			[]string{`schedule.digest: "0 9 * *" is not a cron spec`, `"0 9 * * MON"`}},
+		{"bad timezone", "timezone: Mars/Olympus\n", nil,
+			[]string{`timezone: "Mars/Olympus" is not a known IANA timezone`, "Europe/Berlin"}},
+		{"empty timezone", "timezone: ${TZ}\n", nil,
+			[]string{`timezone: "" is not a known IANA timezone`, "Europe/Berlin"}},
+		{"max open zero", "referrals:\n  max_open_per_student: 0\n", nil,
+			[]string{"referrals.max_open_per_student: 0 is out of range; use 1 to 20"}},
+		{"max open too many", "referrals:\n  max_open_per_student: 21\n", nil,
+			[]string{"referrals.max_open_per_student: 21 is out of range; use 1 to 20"}},
+		{"capacity zero", "referrals:\n  referrer_capacity: 0\n", nil,
+			[]string{"referrals.referrer_capacity: 0 is out of range; use 1 to 20"}},
+		{"port zero", "smtp:\n  port: 0\n", nil,
+			[]string{"smtp.port: 0 is out of range; use 1 to 65535"}},
+		{"port too big", "smtp:\n  port: 70000\n", nil,
+			[]string{"smtp.port: 70000 is out of range; use 1 to 65535"}},
+		{"log level", "log:\n  level: verbose\n", nil,
+			[]string{`log.level: "verbose" is not a level; use debug, info, warn or error`}},
+		{"log format", "log:\n  format: xml\n", nil,
+			[]string{`log.format: "xml" is not a format; use text or json`}},
+		{"empty database path", "database:\n  path: \"\"\n", nil,
+			[]string{"database.path: empty", "referralbot.db"}},
+		{"api url without scheme", "discord:\n  api_url: discord.com\n", nil,
+			[]string{`discord.api_url: "discord.com" is not an absolute http(s) URL`, "http://127.0.0.1:9000"}},
+		{"api url other scheme", "discord:\n  api_url: ftp://example.org\n", nil,
+			[]string{`discord.api_url: "ftp://example.org" is not an absolute http(s) URL`}},
+		{"guild id not digits", "discord:\n  guild_ids: [\"123456789012345678\", 12x]\n", nil,
+			[]string{`discord.guild_ids[1]: "12x" is not a server ID`, "Copy Server ID"}},
+		{"guild id too big", "discord:\n  guild_ids: [99999999999999999999]\n", nil,
+			[]string{`discord.guild_ids[0]: "99999999999999999999" is not a server ID`}},
+		{"smtp from missing", "smtp:\n  host: smtp.example.org\n  from: \"\"\n", nil,
+			[]string{"smtp.from: missing", "referrals@example.org", "smtp.host is set"}},
+		{"smtp from not an address", "smtp:\n  host: smtp.example.org\n  from: referrals\n", nil,
+			[]string{`smtp.from: "referrals" is not an email address`}},
+		{"http listen without port", "http:\n  listen: \"8080\"\n", nil,
+			[]string{`http.listen: "8080" is not host:port`, ":8080"}},
+		{"yaml syntax", "discord:\n  token: [\n", nil,
+			[]string{"config: ", "line", "indentation"}},
+		{"two documents", "log:\n  level: info\n---\nlog:\n  level: debug\n", nil,
+			[]string{"config: more than one YAML document"}},
+		{"all problems at once", "referrals:\n  offer_timeout: 3x\n  max_open_per_student: 0\nlog:\n  levl: info\n", map[string]string{},
+			[]string{"4 problems:", "\n  referrals.offer_timeout:", "\n  referrals.max_open_per_student:", `"log.levl"`, "\n  discord.token: missing"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			getenv := tokenEnv
+			if tt.env != nil {
+				getenv = env(tt.env)
+			}
+			_, err := Load(strings.NewReader(tt.yaml), getenv)
+			if err == nil {
+				t.Fatalf("Load(%q) error = nil; want it to mention %q", tt.yaml, tt.want[0])
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("Load(%q) error = %v; want it to mention %q", tt.yaml, err, w)
+				}
+			}
+		})
+	}
+}
+
+// A key the decoder rejected keeps its default, so Validate must not report
+// it a second time.
+func TestLoadReportsEachKeyOnce(t *testing.T) {
+	tests := []struct {
+		yaml string
+		env  map[string]string
+	}{
+		{"referrals:\n  nudges: [7d, soon]\n", map[string]string{"DISCORD_TOKEN": "x"}},
+		{"timezone: Mars/Olympus\n", map[string]string{"DISCORD_TOKEN": "x"}},
+		{"discord:\n  token: [a]\n", nil},
+		{"discord:\n  token: [\n", nil}, // unparsable: no "token missing" noise
+	}
+	for _, tt := range tests {
+		_, err := Load(strings.NewReader(tt.yaml), env(tt.env))
+		if err == nil {
+			t.Fatalf("Load(%q) error = nil; want one problem", tt.yaml)
+		}
+		if n := len(err.(interface{ Unwrap() []error }).Unwrap()); n != 1 {
+			t.Errorf("Load(%q) error = %v; want exactly 1 problem, got %d", tt.yaml, err, n)
+		}
+	}
+}
+
+func TestLoadErrorsUnwrap(t *testing.T) {
+	_, err := Load(strings.NewReader("log:\n  level: loud\n  format: xml\n"), tokenEnv)
+	var p problem
+	if !errors.As(err, &p) || p.key != "log.level" {
+		t.Errorf("errors.As(%v) = %+v; want the log.level problem", err, p)
+	}
+}
+
+func TestLoadFile(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "config.yaml")
+	_, err := LoadFile(missing, tokenEnv)
+	for _, w := range []string{missing, "cp config.example.yaml"} {
+		if err == nil || !strings.Contains(err.Error(), w) {
+			t.Errorf("LoadFile(%q) error = %v; want it to mention %q", missing, err, w)
+		}
+	}
+
+	bad := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(bad, []byte("log:\n  level: loud\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err = LoadFile(bad, tokenEnv)
+	if w := bad + ": log.level:"; err == nil || !strings.Contains(err.Error(), w) {
+		t.Errorf("LoadFile(%q) error = %v; want it to mention %q", bad, err, w)
+	}
+}
+
+func TestLoadValues(t *testing.T) {
+	in := `
+discord:
+  token: abc
+  guild_ids: [123456789012345678, "876543210987654321"]
+  api_url: http://127.0.0.1:9000
+timezone: Europe/Berlin
+schedule:
+  sweep: "@every 10s"
+  digest: "@weekly"
+referrals:
+  offer_timeout: 1h30m
+  nudges: [1d12h, 0.5w]
+`
+	_, err := Load(strings.NewReader(in), env(nil))
+	if w := `referrals.nudges[1]: "0.5w" is not a duration`; err == nil || !strings.Contains(err.Error(), w) {
+		t.Fatalf("Load(%q) error = %v; want it to mention %q", in, err, w)
+	}
+	in = strings.Replace(in, "0.5w", "2d", 1)
+	c, err := Load(strings.NewReader(in), env(nil))
+	if err != nil {
+		t.Fatalf("Load(%q) error = %v", in, err)
+	}
+	if got, want := c.Discord.GuildIDs, []string{"123456789012345678", "876543210987654321"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("GuildIDs = %q; want %q", got, want)
+	}
+	if c.Location == nil || c.Location.String() != "Europe/Berlin" || c.Timezone != "Europe/Berlin" {
+		t.Errorf("Timezone, Location = %q, %v; want Europe/Berlin", c.Timezone, c.Location)
+	}
+	if got, want := c.Referrals.OfferTimeout, 90*time.Minute; got != want {
+		t.Errorf("OfferTimeout = %v; want %v", got, want)
+	}
+	if got, want := c.Referrals.Nudges, []time.Duration{36 * time.Hour, 48 * time.Hour}; !reflect.DeepEqual(got, want) {
+		t.Errorf("Nudges = %v; want %v", got, want)
+	}
+	if got, want := c.Referrals.RequestTTL, 30*24*time.Hour; got != want {
+		t.Errorf("RequestTTL = %v; want the default %v", got, want)
+	}
+}
+
+func TestLoadEmptyKeepsDefaults(t *testing.T) {
+	for _, in := range []string{"", "# nothing yet\n", "---\n", "~\n", "smtp:\nlog: ~\n"} {
+		c, err := Load(strings.NewReader(in), tokenEnv)
+		if err != nil {
+			t.Fatalf("Load(%q) error = %v", in, err)
+		}
+		if want := withToken(Default()); !reflect.DeepEqual(c, want) {
+			t.Errorf("Load(%q) = %+v; want defaults %+v", in, c, want)
+		}
+	}
+}
+
+func TestExpand(t *testing.T) {
+	vars := map[string]string{
+		"DISCORD_TOKEN": testToken,
+		"SMTP_PASSWORD": "pa: ss\nlog:\n  level: nonsense",
+		"SMTP_USERNAME": "bot@example.org",
+		"HOST":          "smtp.example.org",
+		"PORT":          "2525",
+		"GUILDS":        "111111111111111111, 222222222222222222",
+		"NUDGES":        "1d 2d",
+		"TTL":           "10d",
+	}
+	in := `
+smtp:
+  host: $HOST
+  port: ${PORT}
+  username: ${SMTP_USERNAME}
+  password: ${SMTP_PASSWORD}
+  from: "bot-${UNSET}@example.org"
+discord:
+  guild_ids: ${GUILDS}
+referrals:
+  nudges: ${NUDGES}
+  request_ttl: ${TTL}
+database:
+  path: /data/$$money.db
+`
+	c, err := Load(strings.NewReader(in), env(vars))
+	if err != nil {
+		t.Fatalf("Load(%q) error = %v", in, err)
+	}
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"smtp.host", c.SMTP.Host, "smtp.example.org"},
+		{"smtp.port", c.SMTP.Port, 2525},
+		{"smtp.username", c.SMTP.Username, "bot@example.org"},
+		{"smtp.password", c.SMTP.Password, vars["SMTP_PASSWORD"]},
+		{"smtp.from", c.SMTP.From, "bot-@example.org"},
+		{"log.level", c.Log.Level, "info"},
+		{"discord.token", c.Discord.Token, testToken},
+		{"discord.guild_ids", c.Discord.GuildIDs, []string{"111111111111111111", "222222222222222222"}},
+		{"referrals.nudges", c.Referrals.Nudges, []time.Duration{24 * time.Hour, 48 * time.Hour}},
+		{"referrals.request_ttl", c.Referrals.RequestTTL, 10 * 24 * time.Hour},
+		{"database.path", c.Database.Path, "/data/$money.db"},
+	}
+	for _, ch := range checks {
+		if !reflect.DeepEqual(ch.got, ch.want) {
+			t.Errorf("%s = %#v; want %#v", ch.name, ch.got, ch.want)
+		}
+	}
+
+	// A variable that expands to a bad value is reported under its key.
+	_, err = Load(strings.NewReader("referrals:\n  offer_timeout: ${T}\n"), env(map[string]string{"DISCORD_TOKEN": "x", "T": "soon"}))
+	if w := `referrals.offer_timeout: "soon" is not a duration`; err == nil || !strings.Contains(err.Error(), w) {
+		t.Errorf("Load error = %v; want it to mention %q", err, w)
+	}
+}
+
+func TestTokenFallback(t *testing.T) {
+	tests := []struct {
+		name string
+		yaml string
+		env  map[string]string
+		want string
+	}{
+		{"no key", "", map[string]string{"DISCORD_TOKEN": "from-env"}, "from-env"},
+		{"empty value", "discord:\n  token: \"\"\n", map[string]string{"DISCORD_TOKEN": "from-env"}, "from-env"},
+		{"unset variable", "discord:\n  token: ${BOT_TOKEN}\n", map[string]string{"DISCORD_TOKEN": "from-env"}, "from-env"},
+		{"other variable", "discord:\n  token: ${BOT_TOKEN}\n", map[string]string{"DISCORD_TOKEN": "from-env", "BOT_TOKEN": "bot"}, "bot"},
+		{"file wins", "discord:\n  token: in-file\n", map[string]string{"DISCORD_TOKEN": "from-env"}, "in-file"},
+		{"whitespace trimmed", "", map[string]string{"DISCORD_TOKEN": "from-env\n"}, "from-env"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Load(strings.NewReader(tt.yaml), env(tt.env))
+			if err != nil {
+				t.Fatalf("Load(%q) error = %v", tt.yaml, err)
+			}
+			if c.Discord.Token != tt.want {
+				t.Errorf("Load(%q) token = %q; want %q", tt.yaml, c.Discord.Token, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseDuration(t *testing.T) {
+	const day = 24 * time.Hour
+	valid := []struct {
+		in   string
+		want time.Duration
+	}{
+		{"7d", 7 * day},
+		{"1d12h", 36 * time.Hour},
+		{"0.5d", 12 * time.Hour},
+		{".5d", 12 * time.Hour},
+		{"90s", 90 * time.Second},
+		{"72h", 72 * time.Hour},
+		{"1h30m", 90 * time.Minute},
+		{"1.5h", 90 * time.Minute},
+		{"500ms", 500 * time.Millisecond},
+		{"1µs", time.Microsecond},
+		{"+2d", 2 * day},
+		{"106751d", 106751 * day},
+	}
+	for _, tt := range valid {
+		got, err := ParseDuration(tt.in)
+		if err != nil || got != tt.want {
+			t.Errorf("ParseDuration(%q) = %v, %v; want %v", tt.in, got, err, tt.want)
+		}
+	}
+	invalid := []struct{ in, want string }{
+		{"", "empty"},
+		{"0", "more than 0"},
+		{"0d", "more than 0"},
+		{"-1h", "more than 0"},
+		{"3x", "not a duration"},
+		{"7", "not a duration"},
+		{"d", "not a duration"},
+		{".d", "not a duration"},
+		{"7 d", "not a duration"},
+		{"1e3h", "not a duration"},
+		{"1w", "not a duration"},
+		{"106752d", "not a duration"},
+		{"99999999999999999999s", "not a duration"},
+	}
+	for _, tt := range invalid {
+		_, err := ParseDuration(tt.in)
+		for _, w := range []string{tt.want, "72h or 3d"} {
+			if tt.want == "more than 0" && w == "72h or 3d" {
+				continue
+			}
+			if err == nil || !strings.Contains(err.Error(), w) {
+				t.Errorf("ParseDuration(%q) error = %v; want it to mention %q", tt.in, err, w)
+			}
+		}
+	}
+}
+
+func TestFormatDuration(t *testing.T) {
+	const day = 24 * time.Hour
+	tests := []struct {
+		in   time.Duration
+		want string
+	}{
+		{7 * day, "7d"},
+		{72 * time.Hour, "3d"},
+		{36 * time.Hour, "36h"},
+		{90 * time.Minute, "1h30m"},
+		{time.Hour, "1h"},
+		{10 * time.Minute, "10m"},
+		{90 * time.Second, "1m30s"},
+		{time.Hour + time.Second, "1h0m1s"},
+		{1500 * time.Millisecond, "1.5s"},
+		{0, "0s"},
+		{-2 * day, "-2d"},
+	}
+	for _, tt := range tests {
+		if got := FormatDuration(tt.in); got != tt.want {
+			t.Errorf("FormatDuration(%v) = %q; want %q", tt.in, got, tt.want)
+		}
+	}
+	for _, d := range []time.Duration{
+		1, time.Microsecond, time.Millisecond + 1, 90 * time.Second, 36 * time.Hour,
+		7 * day, 180 * day, 12*time.Hour + 1, 1<<63 - 1,
+	} {
+		s := FormatDuration(d)
+		if got, err := ParseDuration(s); err != nil || got != d {
+			t.Errorf("ParseDuration(FormatDuration(%d)) = ParseDuration(%q) = %v, %v; want %v", d, s, got, err, d)
+		}
+	}
+}
+
+func TestWriteEffective(t *testing.T) {
+	c := withToken(Default())
+	c.Discord.GuildIDs = []string{"123456789012345678"}
+	c.Discord.APIURL = "http://127.0.0.1:9000"
+	c.Timezone = "Europe/Berlin"
+	c.Location, _ = time.LoadLocation("Europe/Berlin")
+	c.Schedule.Sweep = "*/5 * * * *"
+	c.Referrals.OfferTimeout = 90 * time.Minute
+	c.Referrals.Nudges = []time.Duration{36 * time.Hour, 7 * 24 * time.Hour}
+	c.SMTP = SMTP{Host: "smtp.example.org", Port: 465, Username: "u$er", Password: "hunter2-secret", From: "Referrals <r@example.org>"}
+	c.HTTP.Listen = ""
+	c.Log = Log{Level: "debug", Format: "json"}
+	if err := c.Validate(); err != nil {
+		t.Fatalf("Validate() = %v", err)
+	}
+
+	var buf bytes.Buffer
+	if err := c.WriteEffective(&buf); err != nil {
+		t.Fatalf("WriteEffective error = %v", err)
+	}
+	out := buf.String()
+	for _, secret := range []string{testToken, testToken[:20], "hunter2"} {
+		if strings.Contains(out, secret) {
+			t.Errorf("WriteEffective output contains secret %q:\n%s", secret, out)
+		}
+	}
+	for _, w := range []string{`token: '****WXYZ'`, `password: '****'`, "offer_timeout: 1h30m", "nudges: [36h, 7d]", "referrer_reminder: 4d", "timezone: Europe/Berlin"} {
+		if !strings.Contains(out, w) {
+			t.Errorf("WriteEffective output = \n%s\nwant it to contain %q", out, w)
+		}
+	}
+
+	back, err := Load(strings.NewReader(out), env(nil))
+	if err != nil {
+		t.Fatalf("Load(WriteEffective output) error = %v\n%s", err, out)
+	}
+	// The secrets are masked on purpose; supply them to compare the rest.
+	back.Discord.Token = c.Discord.Token
+	back.SMTP.Password = c.SMTP.Password
+	if back.Location.String() != c.Location.String() {
+		t.Errorf("Location after round trip = %v; want %v", back.Location, c.Location)
+	}
+	back.Location, c.Location = nil, nil
+	if !reflect.DeepEqual(back, c) {
+		t.Errorf("WriteEffective output loads back as\n%+v\nwant\n%+v\noutput:\n%s", back, c, out)
+	}
+}
+
+func TestWriteEffectiveDefaults(t *testing.T) {
+	var buf bytes.Buffer
+	if err := Default().WriteEffective(&buf); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	for _, w := range []string{"token: (unset)", "guild_ids: []", `sweep: '@every 1m'`, "nudges: [7d, 14d]", "retention: 180d", "password: (unset)"} {
+		if !strings.Contains(out, w) {
+			t.Errorf("WriteEffective output = \n%s\nwant it to contain %q", out, w)
+		}
+	}
+	back, err := Load(strings.NewReader(out), env(nil))
+	if err != nil {
+		t.Fatalf("Load(WriteEffective output) error = %v", err)
+	}
+	back.Discord.Token, back.SMTP.Password = "", ""
+	if !reflect.DeepEqual(back, Default()) {
+		t.Errorf("defaults load back as %+v; want %+v", back, Default())
+	}
+}
+
+func TestMaskShortToken(t *testing.T) {
+	c := Default()
+	c.Discord.Token = "short"
+	var buf bytes.Buffer
+	if err := c.WriteEffective(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if out := buf.String(); strings.Contains(out, "hort") || !strings.Contains(out, "token: '****'") {
+		t.Errorf("WriteEffective with a short token = \n%s\nwant token: '****' only", out)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	if err := withToken(Default()).Validate(); err != nil {
+		t.Errorf("Default() with a token: Validate() = %v; want nil", err)
+	}
+	tests := []struct {
+		name   string
+		change func(*Config)
+		want   string
+	}{
+		{"no token", func(c *Config) { c.Discord.Token = "" }, "discord.token: missing"},
+		{"nil location", func(c *Config) { c.Location = nil }, "timezone: Location is not set"},
+		{"location mismatch", func(c *Config) { c.Timezone = "Europe/Berlin" }, `timezone: Location is "UTC" but timezone is "Europe/Berlin"`},
+		{"zero offer timeout", func(c *Config) { c.Referrals.OfferTimeout = 0 }, "referrals.offer_timeout: must be more than 0"},
+		{"nil nudges", func(c *Config) { c.Referrals.Nudges = nil }, "referrals.nudges: want 1 to 5"},
+		{"zero port", func(c *Config) { c.SMTP.Port = 0 }, "smtp.port"},
+	}
+	for _, tt := range tests {
+		c := withToken(Default())
+		tt.change(&c)
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: Validate() = %v; want it to mention %q", tt.name, err, tt.want)
+		}
+	}
+}
+
+func TestLogLevel(t *testing.T) {
+	for in, want := range map[string]slog.Level{
+		"debug": slog.LevelDebug, "info": slog.LevelInfo, "warn": slog.LevelWarn, "error": slog.LevelError,
+	} {
+		c := Default()
+		c.Log.Level = in
+		if got := c.LogLevel(); got != want {
+			t.Errorf("LogLevel() for %q = %v; want %v", in, got, want)
+		}
+	}
+}
+
+func FuzzParseDuration(f *testing.F) {
+	for _, s := range []string{"7d", "1d12h", "0.5d", "90s", "-1h", "3x", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		d, err := ParseDuration(s)
+		if err != nil {
+			return
+		}
+		if d <= 0 {
+			t.Fatalf("ParseDuration(%q) = %v, nil; want a positive duration or an error", s, d)
+		}
+		if back, err := ParseDuration(FormatDuration(d)); err != nil || back != d {
+			t.Fatalf("ParseDuration(FormatDuration(%v)) = %v, %v; want %v", d, back, err, d)
+		}
+		// Without a day unit the result must agree with the standard library.
+		if !strings.Contains(s, "d") {
+			if std, err := time.ParseDuration(s); err == nil && std != d {
+				t.Fatalf("ParseDuration(%q) = %v; time.ParseDuration says %v", s, d, std)
+			}
+		}
+	})
+}
