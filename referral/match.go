@@ -1,0 +1,135 @@
+package referral
+
+import (
+	"sort"
+	"strings"
+	"time"
+	"unicode"
+)
+
+// CapacityWindow is the period a referrer's capacity counts over.
+const CapacityWindow = 30 * 24 * time.Hour
+
+// Candidate is a referrer as matching sees them for one request.
+type Candidate struct {
+	UserID        string
+	Status        ReferrerStatus
+	PausedUntil   time.Time // zero = not paused by days; Status Paused without it = until resumed
+	School        string
+	Roles         string // free text, comma separated
+	Capacity      int
+	UsedInWindow  int // offers accepted in the last CapacityWindow plus offers pending now
+	LastOfferedAt time.Time
+	AlreadyAsked  bool // was offered this request before (any answer)
+}
+
+// Seeker is the side of a request that matching compares against.
+type Seeker struct {
+	StudentID string
+	Role      string
+	Intro     string
+}
+
+// Eligible reports whether c may be offered the request now.
+func (c Candidate) Eligible(s Seeker, now time.Time) bool {
+	switch {
+	case c.Status != Active:
+		return false
+	case c.UserID == s.StudentID:
+		return false
+	case c.AlreadyAsked:
+		return false
+	case c.UsedInWindow >= c.Capacity:
+		return false
+	}
+	return true
+}
+
+// Rank returns the eligible candidates best first: same school (the
+// referrer's school named in the student's intro), then role overlap, then
+// fewest referrals in the window, then longest since their last offer.
+func Rank(s Seeker, cands []Candidate, now time.Time) []Candidate {
+	type scored struct {
+		c      Candidate
+		school bool
+		roles  int
+	}
+	var list []scored
+	for _, c := range cands {
+		if !c.Eligible(s, now) {
+			continue
+		}
+		list = append(list, scored{c: c, school: SchoolMatch(c.School, s.Intro), roles: RoleOverlap(c.Roles, s.Role)})
+	}
+	sort.SliceStable(list, func(i, j int) bool {
+		a, b := list[i], list[j]
+		if a.school != b.school {
+			return a.school
+		}
+		if a.roles != b.roles {
+			return a.roles > b.roles
+		}
+		if a.c.UsedInWindow != b.c.UsedInWindow {
+			return a.c.UsedInWindow < b.c.UsedInWindow
+		}
+		if !a.c.LastOfferedAt.Equal(b.c.LastOfferedAt) {
+			return a.c.LastOfferedAt.Before(b.c.LastOfferedAt)
+		}
+		return a.c.UserID < b.c.UserID
+	})
+	out := make([]Candidate, len(list))
+	for i, sc := range list {
+		out[i] = sc.c
+	}
+	return out
+}
+
+// SchoolMatch reports whether the referrer's school is named in the
+// student's text; the modal has no school field, students name it in intros.
+func SchoolMatch(school, text string) bool {
+	school = strings.Join(words(school), " ")
+	if len(school) < 2 {
+		return false
+	}
+	return strings.Contains(" "+strings.Join(words(text), " ")+" ", " "+school+" ")
+}
+
+// RoleOverlap counts the meaningful words shared by a referrer's roles and
+// the requested role ("Software Engineer Intern" vs "software engineering, SDE").
+func RoleOverlap(referrerRoles, role string) int {
+	have := map[string]bool{}
+	for _, w := range words(referrerRoles) {
+		if !roleStopWords[w] {
+			have[stem(w)] = true
+		}
+	}
+	n := 0
+	seen := map[string]bool{}
+	for _, w := range words(role) {
+		w = stem(w)
+		if have[w] && !seen[w] {
+			n++
+			seen[w] = true
+		}
+	}
+	return n
+}
+
+var roleStopWords = map[string]bool{"and": true, "or": true, "the": true, "of": true, "a": true, "an": true, "in": true, "for": true, "i": true, "ii": true, "iii": true, "new": true, "grad": true}
+
+// stem folds the common English endings so "engineering" meets "engineer".
+func stem(w string) string {
+	for _, suf := range []string{"ing", "er", "s"} {
+		if len(w) > len(suf)+3 && strings.HasSuffix(w, suf) {
+			return strings.TrimSuffix(w, suf)
+		}
+	}
+	return w
+}
+
+// words splits text into lowercase letter/digit words.
+func words(s string) []string {
+	return strings.FieldsFunc(strings.ToLower(s), func(r rune) bool {
+		return !unicode.IsLetter(r) && !unicode.IsDigit(r)
+	})
+}

@@ -1,0 +1,135 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/referralbot/referralbot/referral"
+)
+
+// ForgetUser erases a user's personal data everywhere: their referrer
+// profiles (open offers go to the next referrer), the texts and links of
+// their requests (open ones are withdrawn), drafts, queued messages to or
+// about them, and their id in history. Counts stay, anonymous.
+func (s *Store) ForgetUser(ctx context.Context, userID string) (referral.ForgetResult, error) {
+	var out referral.ForgetResult
+	err := s.tx(ctx, func(tx *sql.Tx, now time.Time) error {
+		// As a referrer: hand everything on, then delete the profiles.
+		rows, err := tx.QueryContext(ctx, `SELECT guild_id FROM referrers WHERE user_id = ?`, userID)
+		if err != nil {
+			return err
+		}
+		var guilds []string
+		for rows.Next() {
+			var g string
+			if err := rows.Scan(&g); err != nil {
+				rows.Close()
+				return err
+			}
+			guilds = append(guilds, g)
+		}
+		rows.Close()
+		for _, g := range guilds {
+			if err := s.deleteReferrer(ctx, tx, now, g, userID, "left"); err != nil {
+				return err
+			}
+			out.Referrers++
+		}
+
+		// As a student: withdraw what is open so referrers stop being asked.
+		ids, err := idList(ctx, tx, `SELECT id FROM requests WHERE student_id = ? AND state IN ('waiting', 'offered', 'accepted')`, userID)
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			r, err := getRequest(ctx, tx, id)
+			if err != nil {
+				return err
+			}
+			was := r.State
+			if err := setState(ctx, tx, now, &r, referral.Withdrawn, `, closed_at = ?`, ms(now)); err != nil {
+				return err
+			}
+			if err := addEvent(ctx, tx, now, r, "withdrawn", "", "forget-me"); err != nil {
+				return err
+			}
+			if err := endSteps(ctx, tx, now, r.ID, referral.StepExpire, referral.StepReminder); err != nil {
+				return err
+			}
+			if was == referral.Offered || was == referral.Accepted {
+				if err := s.closeOffers(ctx, tx, now, r, "withdrawn"); err != nil {
+					return err
+				}
+			}
+		}
+		mine, err := idList(ctx, tx, `SELECT id FROM requests WHERE student_id = ?`, userID)
+		if err != nil {
+			return err
+		}
+		out.Requests = len(mine)
+		for _, id := range mine {
+			if err := endSteps(ctx, tx, now, id, referral.StepNudge, referral.StepExpire, referral.StepReminder); err != nil {
+				return err
+			}
+			// Notices about the request that are still queued carry its texts.
+			if _, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE request_id = ? AND sent_at IS NULL AND kind != ?`, id, referral.NoticeOfferClosed); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE outbox SET payload = '' WHERE request_id = ? AND (sent_at IS NOT NULL OR failed_at IS NOT NULL)`, id); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE requests SET student_id = '', job_url = '', role = '', intro = '', resume_url = '', note = '',
+			erased_at = ?, updated_at = ? WHERE student_id = ?`, ms(now), ms(now), userID); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM drafts WHERE student_id = ?`, userID)
+		if err != nil {
+			return err
+		}
+		drafts, _ := res.RowsAffected()
+		out.Drafts = int(drafts)
+
+		// Anywhere else the id appears.
+		for _, q := range []string{
+			`DELETE FROM outbox WHERE user_id = ? AND sent_at IS NULL AND failed_at IS NULL`,
+			`UPDATE outbox SET user_id = '', payload = '' WHERE user_id = ?`,
+			`UPDATE requests SET referrer_id = '' WHERE referrer_id = ?`,
+			`UPDATE offers SET referrer_user_id = '' WHERE referrer_user_id = ?`,
+			`UPDATE events SET actor_id = '' WHERE actor_id = ?`,
+			`UPDATE admin_actions SET target_id = '' WHERE target_id = ?`,
+			`DELETE FROM dm_closed WHERE user_id = ?`,
+		} {
+			if _, err := tx.ExecContext(ctx, q, userID); err != nil {
+				return err
+			}
+		}
+		if out.Requests+out.Drafts+out.Referrers == 0 {
+			return referral.ErrNothingToForget
+		}
+		return nil
+	})
+	if err != nil {
+		return out, fmt.Errorf("forget user: %w", err)
+	}
+	return out, nil
+}
+
+func idList(ctx context.Context, tx *sql.Tx, query string, args ...any) ([]int64, error) {
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}

@@ -1,0 +1,145 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/referralbot/referralbot/referral"
+)
+
+// enqueue writes a message to deliver in the caller's transaction.
+func enqueue(ctx context.Context, tx *sql.Tx, now time.Time, out referral.Outgoing, requestID int64) error {
+	payload, err := json.Marshal(out.Notice)
+	if err != nil {
+		return err
+	}
+	var req any
+	if requestID != 0 {
+		req = requestID
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO outbox (guild_id, user_id, channel_id, request_id, kind, payload, next_attempt_at, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, out.GuildID, out.UserID, out.ChannelID, req, out.Notice.Kind, string(payload), ms(now), ms(now))
+	return err
+}
+
+// OutboxMessage is one queued message.
+type OutboxMessage struct {
+	ID        int64
+	Outgoing  referral.Outgoing
+	Attempts  int
+	CreatedAt time.Time
+}
+
+// DueOutbox returns up to limit messages whose next attempt is due, oldest first.
+func (s *Store) DueOutbox(ctx context.Context, now time.Time, limit int) ([]OutboxMessage, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT id, guild_id, user_id, channel_id, payload, attempts, created_at FROM outbox
+		WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?`, ms(now), limit)
+	if err != nil {
+		return nil, fmt.Errorf("due outbox: %w", err)
+	}
+	defer rows.Close()
+	var out []OutboxMessage
+	for rows.Next() {
+		var m OutboxMessage
+		var payload string
+		var created int64
+		if err := rows.Scan(&m.ID, &m.Outgoing.GuildID, &m.Outgoing.UserID, &m.Outgoing.ChannelID, &payload, &m.Attempts, &created); err != nil {
+			return nil, fmt.Errorf("due outbox: %w", err)
+		}
+		if err := json.Unmarshal([]byte(payload), &m.Outgoing.Notice); err != nil {
+			return nil, fmt.Errorf("due outbox: message %d: %w", m.ID, err)
+		}
+		m.CreatedAt = time.UnixMilli(created).UTC()
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// NextOutboxAt is when the earliest pending message falls due; zero = none.
+func (s *Store) NextOutboxAt(ctx context.Context) (time.Time, error) {
+	var next sql.NullInt64
+	err := s.read.QueryRowContext(ctx, `SELECT MIN(next_attempt_at) FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL`).Scan(&next)
+	return fromMS(next), err
+}
+
+// MarkSent records a delivered message and drops its text: what was said
+// lives in Discord, not in our database.
+func (s *Store) MarkSent(ctx context.Context, id int64, messageID string) error {
+	return s.tx(ctx, func(tx *sql.Tx, now time.Time) error {
+		_, err := tx.ExecContext(ctx, `UPDATE outbox SET sent_at = ?, message_id = ?, payload = '', attempts = attempts + 1 WHERE id = ? AND sent_at IS NULL`, ms(now), messageID, id)
+		return err
+	})
+}
+
+// MarkRetry records a failed attempt and when to try again.
+func (s *Store) MarkRetry(ctx context.Context, id int64, next time.Time, reason string) error {
+	return s.tx(ctx, func(tx *sql.Tx, now time.Time) error {
+		_, err := tx.ExecContext(ctx, `UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ? AND sent_at IS NULL`, ms(next), reason, id)
+		return err
+	})
+}
+
+// MarkUndeliverable keeps a message that can never be sent, with its reason.
+func (s *Store) MarkUndeliverable(ctx context.Context, id int64, reason string) error {
+	return s.tx(ctx, func(tx *sql.Tx, now time.Time) error {
+		_, err := tx.ExecContext(ctx, `UPDATE outbox SET attempts = attempts + 1, failed_at = ?, last_error = ? WHERE id = ? AND sent_at IS NULL`, ms(now), reason, id)
+		return err
+	})
+}
+
+// MarkDMClosed handles a DM that Discord refused because the user's DMs are
+// closed: the user is noted as unreachable and, where the server has a
+// fallback channel, a message pinging only them is queued there. Without a
+// fallback channel the message is kept as undeliverable.
+func (s *Store) MarkDMClosed(ctx context.Context, id int64) (fallback bool, err error) {
+	err = s.tx(ctx, func(tx *sql.Tx, now time.Time) error {
+		var guildID, userID, kind string
+		var requestID sql.NullInt64
+		if err := tx.QueryRowContext(ctx, `SELECT guild_id, user_id, kind, request_id FROM outbox WHERE id = ?`, id).Scan(&guildID, &userID, &kind, &requestID); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO dm_closed (user_id, closed_at) VALUES (?, ?) ON CONFLICT (user_id) DO UPDATE SET closed_at = excluded.closed_at`, userID, ms(now)); err != nil {
+			return err
+		}
+		g, err := guildSettings(ctx, tx, guildID)
+		if err != nil {
+			return err
+		}
+		reason := "dm closed (50007); no fallback channel set"
+		if g.FallbackChannelID != "" && kind != string(referral.NoticeDMClosed) {
+			fallback = true
+			reason = "dm closed (50007); pinged in fallback channel"
+			if err := enqueue(ctx, tx, now, referral.Outgoing{GuildID: guildID, ChannelID: g.FallbackChannelID, Notice: referral.Notice{
+				Kind: referral.NoticeDMClosed, UserID: userID, RequestID: requestID.Int64,
+			}}, requestID.Int64); err != nil {
+				return err
+			}
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE outbox SET attempts = attempts + 1, failed_at = ?, last_error = ? WHERE id = ?`, ms(now), reason, id)
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("mark dm closed: %w", err)
+	}
+	return fallback, nil
+}
+
+// OutboxCounts are the gauges of /metrics.
+type OutboxCounts struct {
+	Pending       int
+	Undeliverable int
+	DueSteps      int
+}
+
+// Counts reads the outbox and step gauges.
+func (s *Store) Counts(ctx context.Context, now time.Time) (OutboxCounts, error) {
+	var c OutboxCounts
+	err := s.read.QueryRowContext(ctx, `SELECT
+		(SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL),
+		(SELECT COUNT(*) FROM outbox WHERE failed_at IS NOT NULL AND last_error NOT LIKE '%pinged in fallback%'),
+		(SELECT COUNT(*) FROM steps WHERE done_at IS NULL AND due_at <= ?)`, ms(now)).Scan(&c.Pending, &c.Undeliverable, &c.DueSteps)
+	return c, err
+}
