@@ -86,7 +86,7 @@ var companyTable = []struct {
 var legalSuffixes = map[string]bool{
 	"inc": true, "incorporated": true, "llc": true, "ltd": true, "limited": true, "corp": true,
 	"corporation": true, "gmbh": true, "co": true, "plc": true, "ag": true, "se": true,
-	"llp": true, "lp": true, "pvt": true,
+	"llp": true, "lp": true, "pvt": true, "sa": true, "nv": true, "bv": true, "ab": true,
 }
 
 var (
@@ -137,11 +137,25 @@ func NormalizeCompany(name string) Company {
 // companyKey is the comparison key of a name: its words joined, without a
 // trailing legal suffix (a name is never reduced to nothing: "Co" stays "co").
 func companyKey(s string) string {
-	ws := companyWords(s)
+	ws := joinInitials(companyWords(s))
 	for len(ws) > 1 && legalSuffixes[ws[len(ws)-1]] {
 		ws = ws[:len(ws)-1]
 	}
 	return strings.Join(ws, "")
+}
+
+// joinInitials merges runs of one-letter words, so dotted abbreviations
+// ("L.P.", "S.A.") are whole words when legal suffixes are looked for.
+func joinInitials(ws []string) []string {
+	out := ws[:0:0]
+	for i, w := range ws {
+		if i > 0 && utf8.RuneCountInString(w) == 1 && utf8.RuneCountInString(ws[i-1]) == 1 {
+			out[len(out)-1] += w
+			continue
+		}
+		out = append(out, w)
+	}
+	return out
 }
 
 // companyWords splits s into lowercase words of letters and digits; other
@@ -157,7 +171,7 @@ func companyWords(s string) []string {
 			}
 		case unicode.IsDigit(r):
 			b.WriteRune(r)
-		case unicode.In(r, unicode.Mn, unicode.Mc, unicode.Me):
+		case unicode.Is(unicode.M, r): // combining marks
 		default:
 			if b.Len() > 0 {
 				ws = append(ws, b.String())
