@@ -1,0 +1,275 @@
+package commands
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/bwmarrin/discordgo"
+	"github.com/referralbot/referralbot/referral"
+)
+
+// adminPermissions are the permissions that allow /referral-admin.
+const adminPermissions = discordgo.PermissionManageGuild | discordgo.PermissionAdministrator
+
+// adminOnly checks the member's permissions before h runs. Discord hides
+// the command from others by default_member_permissions, but a server can
+// override that, so the handler decides again.
+func adminOnly(h handler) handler {
+	return func(r *Router, ctx context.Context, c *call) (*discordgo.InteractionResponse, error) {
+		if c.guildID == "" || c.i.Member == nil {
+			return nil, refusal("/referral-admin works in a server only.")
+		}
+		if c.i.Member.Permissions&adminPermissions == 0 {
+			return nil, refusal("Only members with the Manage Server permission can use /referral-admin.")
+		}
+		return h(r, ctx, c)
+	}
+}
+
+// adminSetup is /referral-admin setup. It replaces all three settings, so
+// the reply shows exactly what is in effect.
+func (r *Router) adminSetup(ctx context.Context, c *call) (*discordgo.InteractionResponse, error) {
+	s := referral.GuildSettings{
+		GuildID:           c.guildID,
+		DigestChannelID:   c.opts.string("digest_channel"),
+		FallbackChannelID: c.opts.string("fallback_channel"),
+		ReferrerRoleID:    c.opts.string("referrer_role"),
+	}
+	if s.DigestChannelID == "" {
+		return nil, refusal("Choose the channel for the weekly digest in digest_channel.")
+	}
+	if err := r.Store.SetupGuild(ctx, s); err != nil {
+		return nil, err
+	}
+	var b strings.Builder
+	b.WriteString("Saved.\n")
+	fmt.Fprintf(&b, "Weekly digest: %s. Nothing is posted now; the digest comes on schedule, or at once with /referral-admin digest-now.\n", channelMention(s.DigestChannelID))
+	if s.FallbackChannelID != "" {
+		fmt.Fprintf(&b, "DM fallback: members whose DMs are closed are pinged in %s.\n", channelMention(s.FallbackChannelID))
+	} else {
+		b.WriteString("DM fallback: none, so members whose DMs are closed can't be reached (counted as undeliverable in /referral-admin stats).\n")
+	}
+	if s.ReferrerRoleID != "" {
+		fmt.Fprintf(&b, "Referrer role: members with %s are active as soon as they join; others wait for /referral-admin approve.", roleMention(s.ReferrerRoleID))
+	} else {
+		b.WriteString("Referrer role: none, so every new referrer is pending until you approve them with /referral-admin approve.")
+	}
+	return ephemeral(b.String()), nil
+}
+
+// adminApprove is /referral-admin approve user:.
+func (r *Router) adminApprove(ctx context.Context, c *call) (*discordgo.InteractionResponse, error) {
+	userID := c.opts.string("user")
+	if userID == "" {
+		return nil, refusal("Choose the referrer to approve in the user option.")
+	}
+	ref, err := r.Store.ApproveReferrer(ctx, c.guildID, userID, c.userID)
+	switch {
+	case errors.Is(err, referral.ErrNotReferrer), errors.Is(err, referral.ErrNoReferrerHere), errors.Is(err, referral.ErrNotFound):
+		return nil, refusal(mention(userID) + " has no referrer profile here; they need to run /referrer join first.")
+	case errors.Is(err, referral.ErrAlreadyDone):
+		return nil, refusal(mention(userID) + " is already approved.")
+	case err != nil:
+		return nil, err
+	}
+	msg := fmt.Sprintf("%s is approved as a referrer for %s.", mention(userID), referral.Truncate(companyNames(ref.Companies), 500))
+	if ref.Status == referral.Paused {
+		msg += " They're paused right now, so offers start when they resume."
+	} else {
+		msg += " Waiting requests for these companies can now go to them."
+	}
+	return ephemeral(msg), nil
+}
+
+// adminRemove is /referral-admin remove user:.
+func (r *Router) adminRemove(ctx context.Context, c *call) (*discordgo.InteractionResponse, error) {
+	userID := c.opts.string("user")
+	if userID == "" {
+		return nil, refusal("Choose the referrer to remove in the user option.")
+	}
+	err := r.Store.RemoveReferrer(ctx, c.guildID, userID, c.userID)
+	if errors.Is(err, referral.ErrNotReferrer) || errors.Is(err, referral.ErrNoReferrerHere) || errors.Is(err, referral.ErrNotFound) {
+		return nil, refusal(mention(userID) + " has no referrer profile here, so there was nothing to remove.")
+	}
+	if err != nil {
+		return nil, err
+	}
+	return ephemeral(fmt.Sprintf("Removed %s's referrer profile. Offers that were waiting for their answer go to the next referrer.", mention(userID))), nil
+}
+
+// statusOrder lists pending referrers first: they wait for an admin.
+var statusOrder = map[referral.ReferrerStatus]int{referral.Pending: 0, referral.Active: 1, referral.Paused: 2}
+
+// adminReferrers is /referral-admin referrers.
+func (r *Router) adminReferrers(ctx context.Context, c *call) (*discordgo.InteractionResponse, error) {
+	rows, err := r.Store.Referrers(ctx, c.guildID)
+	if err != nil {
+		return nil, err
+	}
+	if len(rows) == 0 {
+		return ephemeral("No referrers yet. Alumni join with /referrer join."), nil
+	}
+	sort.SliceStable(rows, func(i, j int) bool {
+		return statusOrder[rows[i].Referrer.Status] < statusOrder[rows[j].Referrer.Status]
+	})
+	var b strings.Builder
+	fmt.Fprintf(&b, "**Referrers (%d)**\n", len(rows))
+	for n, row := range rows {
+		line := r.referrerLine(row)
+		if b.Len()+len(line)+30 > maxContent {
+			fmt.Fprintf(&b, "…and %d more", len(rows)-n)
+			break
+		}
+		b.WriteString(line)
+	}
+	return ephemeral(b.String()), nil
+}
+
+func (r *Router) referrerLine(row referral.ReferrerRow) string {
+	ref, st := row.Referrer, row.Stats
+	line := fmt.Sprintf("%s · **%s** · %s · %d/%d used · accepted %d, submitted %d, offers %d",
+		mention(ref.UserID), ref.Status, referral.Truncate(companyNames(ref.Companies), 80),
+		st.UsedInWindow, ref.Capacity, st.Accepted, st.Submitted, st.Offers)
+	if !st.LastActivity.IsZero() {
+		line += " · last active " + day(st.LastActivity, r.location())
+	}
+	return line + "\n"
+}
+
+// adminDigestNow is /referral-admin digest-now.
+func (r *Router) adminDigestNow(ctx context.Context, c *call) (*discordgo.InteractionResponse, error) {
+	const setupFirst = "Run /referral-admin setup first to choose the digest channel."
+	s, err := r.Store.GuildSettings(ctx, c.guildID)
+	if errors.Is(err, referral.ErrNotFound) {
+		return nil, refusal(setupFirst)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if s.DigestChannelID == "" {
+		return nil, refusal(setupFirst)
+	}
+	if _, err := r.Store.PostDigestNow(ctx, c.guildID, r.now()); err != nil {
+		return nil, err
+	}
+	return ephemeral("Posted this week's digest to " + channelMention(s.DigestChannelID) + " (it shows up in a moment). It counts as this week's digest, so the scheduled one won't post again."), nil
+}
+
+// adminStats is /referral-admin stats.
+func (r *Router) adminStats(ctx context.Context, c *call) (*discordgo.InteractionResponse, error) {
+	st, err := r.Store.Stats(ctx, c.guildID, r.now())
+	if err != nil {
+		return nil, err
+	}
+	w := st.Week
+	fields := digestLabels(w)
+	median := "none this week"
+	if w.MedianAccept > 0 {
+		median = humanDuration(w.MedianAccept)
+	}
+	fields = append(fields,
+		&discordgo.MessageEmbedField{Name: "Median time to accept", Value: median, Inline: true},
+		&discordgo.MessageEmbedField{Name: "Referrers", Value: fmt.Sprintf("%d active · %d pending · %d paused",
+			st.Referrers.Active, st.Referrers.Pending, st.Referrers.Paused), Inline: true},
+		&discordgo.MessageEmbedField{Name: "Undeliverable messages", Value: strconv.Itoa(st.Undeliverable) +
+			" (DMs closed and no fallback channel)", Inline: true},
+		&discordgo.MessageEmbedField{Name: "All time", Value: fmt.Sprintf("%d requests · %d matched · %d submitted · %d screens · %d interviews · %d offers",
+			w.Total.Requests, w.Total.Matched, w.Total.Submitted, w.Total.Screens, w.Total.Interviews, w.Total.Offers)},
+	)
+	desc := companyRows(st.Companies)
+	if wanted := wantedLine(w.Wanted); wanted != "" {
+		desc += "\n\n" + wanted
+	}
+	return ephemeralEmbed("", &discordgo.MessageEmbed{
+		Title:       "Referral stats, week " + w.Week,
+		Description: desc,
+		Fields:      fields,
+	}), nil
+}
+
+// companyRows is one line per company, within the embed description limit.
+func companyRows(list []referral.CompanyStats) string {
+	if len(list) == 0 {
+		return "No companies yet."
+	}
+	var b strings.Builder
+	b.WriteString("**By company**\n")
+	for n, cs := range list {
+		line := fmt.Sprintf("%s: %d referrers · %d waiting · %d open · %d submitted\n",
+			referral.Truncate(cs.Company, maxShortShown), cs.Referrers, cs.Waiting, cs.Open, cs.Submitted)
+		if b.Len()+len(line)+600 > maxEmbedDesc { // room for the wanted line
+			fmt.Fprintf(&b, "…and %d more", len(list)-n)
+			break
+		}
+		b.WriteString(line)
+	}
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
+// exportHeader is the CSV's first row; no resume links, no intros.
+var exportHeader = []string{"id", "company", "role", "state", "outcome", "student_id", "referrer_id", "created_at", "accepted_at", "submitted_at"}
+
+// adminExport is /referral-admin export: the requests as a CSV attachment.
+func (r *Router) adminExport(ctx context.Context, c *call) (*discordgo.InteractionResponse, error) {
+	rows, err := r.Store.ExportRequests(ctx, c.guildID)
+	if err != nil {
+		return nil, err
+	}
+	data, err := exportCSV(rows)
+	if err != nil {
+		return nil, err
+	}
+	resp := ephemeral(fmt.Sprintf("%s, without resume links and intros.", plural(len(rows), "request", "requests")))
+	resp.Data.Files = []*discordgo.File{{
+		Name:        "requests-" + c.guildID + ".csv",
+		ContentType: "text/csv",
+		Reader:      bytes.NewReader(data),
+	}}
+	return resp, nil
+}
+
+func exportCSV(rows []referral.ExportRow) ([]byte, error) {
+	var buf bytes.Buffer
+	w := csv.NewWriter(&buf)
+	if err := w.Write(exportHeader); err != nil {
+		return nil, err
+	}
+	for _, row := range rows {
+		rec := []string{
+			strconv.FormatInt(row.ID, 10), spreadsheetSafe(row.Company), spreadsheetSafe(row.Role),
+			string(row.State), string(row.Outcome), row.StudentID, row.ReferrerID,
+			csvTime(row.CreatedAt), csvTime(row.AcceptedAt), csvTime(row.SubmittedAt),
+		}
+		if err := w.Write(rec); err != nil {
+			return nil, err
+		}
+	}
+	w.Flush()
+	if err := w.Error(); err != nil {
+		return nil, fmt.Errorf("export csv: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+func csvTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// spreadsheetSafe keeps user text from running as a formula when an admin
+// opens the export in a spreadsheet.
+func spreadsheetSafe(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}

@@ -1,0 +1,195 @@
+package commands
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/bwmarrin/discordgo"
+	"github.com/referralbot/referralbot/referral"
+)
+
+const noProfile = "You don't have a referrer profile in this server yet. Create one with /referrer join."
+
+// referrerJoin is /referrer join: create or update the caller's profile.
+func (r *Router) referrerJoin(ctx context.Context, c *call) (*discordgo.InteractionResponse, error) {
+	if err := c.needGuild(); err != nil {
+		return nil, err
+	}
+	companies, err := referral.ParseCompanies(c.opts.string("companies"))
+	if err != nil {
+		return nil, refusal(err.Error()) // its text is written for users
+	}
+	capacity := 0 // keep the current capacity, or take the default
+	if n, ok := c.opts.int("capacity"); ok {
+		// Discord enforces the option's bounds, but a stale command
+		// definition or a forged interaction must not get past them.
+		if err := referral.CheckCapacity(int(n)); err != nil {
+			return nil, refusal(err.Error())
+		}
+		capacity = int(n)
+	}
+	var memberRoles []string
+	if c.i.Member != nil {
+		memberRoles = c.i.Member.Roles
+	}
+	res, err := r.Store.JoinReferrer(ctx, referral.JoinInput{
+		GuildID:     c.guildID,
+		UserID:      c.userID,
+		Companies:   companies,
+		Roles:       strings.TrimSpace(c.opts.string("roles")),
+		School:      strings.TrimSpace(c.opts.string("school")),
+		Capacity:    capacity,
+		MemberRoles: memberRoles,
+	})
+	if errors.Is(err, referral.ErrAlreadyDone) {
+		return nil, refusal("Your profile already says exactly that; nothing changed.")
+	}
+	if err != nil {
+		return nil, err
+	}
+	ref := res.Referrer
+	var b strings.Builder
+	if res.Created {
+		b.WriteString("Thank you for volunteering as a referrer!\n")
+	} else {
+		b.WriteString("Your referrer profile is updated.\n")
+	}
+	fmt.Fprintf(&b, "Companies: %s\n", companyNames(ref.Companies))
+	fmt.Fprintf(&b, "Capacity: %s per 30 days\n", plural(ref.Capacity, "referral", "referrals"))
+	switch ref.Status {
+	case referral.Active:
+		b.WriteString("You're **active**: requests for these companies come to you by DM, one at a time, with Accept and Decline buttons.\n")
+	case referral.Pending:
+		b.WriteString("You're **pending until an admin approves you** (/referral-admin approve). Students share their resume and story with referrers, so the server decides who refers; you get no offers meanwhile.\n")
+	case referral.Paused:
+		b.WriteString("You're **paused**, so no offers come to you; /referrer resume turns them back on.\n")
+	}
+	if n := len(res.Offered); n > 0 {
+		verb := "were"
+		if n == 1 {
+			verb = "was"
+		}
+		fmt.Fprintf(&b, "%s waiting for these companies %s matched just now.\n", plural(n, "request", "requests"), verb)
+	} else {
+		b.WriteString("No waiting requests were matched just now.\n")
+	}
+	b.WriteString("Make sure your DMs from server members are open, or offers can't reach you.")
+	return ephemeral(b.String()), nil
+}
+
+// referrerPause is /referrer pause [days].
+func (r *Router) referrerPause(ctx context.Context, c *call) (*discordgo.InteractionResponse, error) {
+	if err := c.needGuild(); err != nil {
+		return nil, err
+	}
+	var until time.Time // zero: until /referrer resume
+	if days, ok := c.opts.int("days"); ok {
+		if days < 1 || days > 365 {
+			return nil, refusal("Pause for 1 to 365 days, or leave days empty to pause until /referrer resume.")
+		}
+		until = r.now().Add(time.Duration(days) * 24 * time.Hour)
+	}
+	ref, err := r.Store.PauseReferrer(ctx, c.guildID, c.userID, until)
+	if err != nil {
+		return nil, referrerRefusal(err)
+	}
+	msg := "Paused: you get no new offers until you run /referrer resume."
+	if !ref.PausedUntil.IsZero() {
+		until = ref.PausedUntil // the store's word wins
+	}
+	if !until.IsZero() {
+		msg = fmt.Sprintf("Paused: you get no new offers until %s; they resume by themselves then (or earlier with /referrer resume).", day(until, r.location()))
+	}
+	return ephemeral(msg + "\nOffers that were waiting for your answer go to the next referrer. Referrals you already accepted stay yours."), nil
+}
+
+// referrerResume is /referrer resume.
+func (r *Router) referrerResume(ctx context.Context, c *call) (*discordgo.InteractionResponse, error) {
+	if err := c.needGuild(); err != nil {
+		return nil, err
+	}
+	ref, err := r.Store.ResumeReferrer(ctx, c.guildID, c.userID)
+	if errors.Is(err, referral.ErrAlreadyDone) {
+		return nil, refusal("You're not paused, so nothing changed.")
+	}
+	if err != nil {
+		return nil, referrerRefusal(err)
+	}
+	if ref.Status == referral.Pending {
+		return ephemeral("Your pause is over, but you're still pending until an admin approves you (/referral-admin approve)."), nil
+	}
+	return ephemeral("Welcome back: you receive referral offers again for " + companyNames(ref.Companies) + "."), nil
+}
+
+// referrerLeave is /referrer leave.
+func (r *Router) referrerLeave(ctx context.Context, c *call) (*discordgo.InteractionResponse, error) {
+	if err := c.needGuild(); err != nil {
+		return nil, err
+	}
+	if err := r.Store.LeaveReferrer(ctx, c.guildID, c.userID); err != nil {
+		return nil, referrerRefusal(err)
+	}
+	return ephemeral("Your referrer profile in this server is deleted, and offers that were waiting for your answer go to the next referrer. Thank you for the help you gave; /referrer join brings you back any time."), nil
+}
+
+// referrerProfile is /referrer profile.
+func (r *Router) referrerProfile(ctx context.Context, c *call) (*discordgo.InteractionResponse, error) {
+	if err := c.needGuild(); err != nil {
+		return nil, err
+	}
+	row, err := r.Store.ReferrerProfile(ctx, c.guildID, c.userID)
+	if err != nil {
+		return nil, referrerRefusal(err)
+	}
+	ref, st := row.Referrer, row.Stats
+	status := string(ref.Status)
+	if ref.Status == referral.Paused && !ref.PausedUntil.IsZero() {
+		status += " until " + day(ref.PausedUntil, r.location())
+	}
+	if ref.Status == referral.Pending {
+		status += " (until an admin approves you)"
+	}
+	fields := []*discordgo.MessageEmbedField{
+		{Name: "Status", Value: status, Inline: true},
+		{Name: "Capacity left", Value: fmt.Sprintf("%d of %d in the last 30 days", ref.CapacityLeft(st), ref.Capacity), Inline: true},
+		{Name: "Companies", Value: companyNames(ref.Companies)},
+	}
+	if ref.Roles != "" {
+		fields = append(fields, &discordgo.MessageEmbedField{Name: "Roles", Value: ref.Roles, Inline: true})
+	}
+	if ref.School != "" {
+		fields = append(fields, &discordgo.MessageEmbedField{Name: "School", Value: ref.School, Inline: true})
+	}
+	if ref.VerifiedDomain != "" {
+		fields = append(fields, &discordgo.MessageEmbedField{Name: "Verified", Value: "verified @" + ref.VerifiedDomain, Inline: true})
+	}
+	fields = append(fields, &discordgo.MessageEmbedField{
+		Name: "Your referrals",
+		Value: fmt.Sprintf("Offered %d · accepted %d · declined %d · submitted %d\nRecruiter screens %d · interviews %d · offers %d",
+			st.Offered, st.Accepted, st.Declined, st.Submitted, st.Screens, st.Interviews, st.Offers),
+	})
+	if !st.LastActivity.IsZero() {
+		fields = append(fields, &discordgo.MessageEmbedField{Name: "Last activity", Value: day(st.LastActivity, r.location())})
+	}
+	return ephemeralEmbed("", &discordgo.MessageEmbed{Title: "Your referrer profile", Fields: fields}), nil
+}
+
+// referrerVerify is /referrer verify email:. Sending codes is not built
+// yet, so the reply says so rather than pretending a mail went out.
+func (r *Router) referrerVerify(ctx context.Context, c *call) (*discordgo.InteractionResponse, error) {
+	if !r.SMTPEnabled {
+		return ephemeral("Email verification is not configured on this server, so I can't send you a code. An admin can approve you as a referrer with /referral-admin approve instead."), nil
+	}
+	return ephemeral("Email verification is not available yet in this version of the bot; no email was sent. An admin can approve you with /referral-admin approve meanwhile."), nil
+}
+
+// referrerRefusal words the refusals of the referrer commands.
+func referrerRefusal(err error) error {
+	if errors.Is(err, referral.ErrNotReferrer) || errors.Is(err, referral.ErrNoReferrerHere) || errors.Is(err, referral.ErrNotFound) {
+		return refusal(noProfile)
+	}
+	return err
+}

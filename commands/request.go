@@ -1,0 +1,251 @@
+package commands
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/bwmarrin/discordgo"
+	"github.com/referralbot/referralbot/referral"
+)
+
+// The request modal's fields; their custom_ids are part of the contract.
+type modalField struct {
+	id          string
+	label       string
+	placeholder string // teaches what a good answer looks like
+	style       discordgo.TextInputStyle
+	required    bool
+	minLen      int
+	maxLen      int
+}
+
+var requestFields = []modalField{
+	{"job_url", "Job posting link", "https://… the posting itself, not the careers home page",
+		discordgo.TextInputShort, true, 0, referral.MaxURLLen},
+	{"role", "Role you're applying for", "e.g. Software Development Engineer Intern, Summer 2026",
+		discordgo.TextInputShort, true, referral.MinRoleLen, referral.MaxRoleLen},
+	{"intro", "Who you are (2-4 sentences)", "School, year and major; one thing you built or did; the kind of role you want.",
+		discordgo.TextInputParagraph, true, referral.MinIntroLen, referral.MaxIntroLen},
+	{"resume_url", "Resume link", "https://… a PDF link anyone can open (Drive, Dropbox, your site)",
+		discordgo.TextInputShort, true, 0, referral.MaxURLLen},
+	{"note", "Why you fit this role (optional)", "Two or three of the posting's requirements you meet, with an example each.",
+		discordgo.TextInputParagraph, false, 0, referral.MaxNoteLen},
+}
+
+// fieldLabel is how a problem's field reads in the reply.
+func fieldLabel(id string) string {
+	for _, f := range requestFields {
+		if f.id == id {
+			return f.label
+		}
+	}
+	return id
+}
+
+// requestModal is the request form, pre-filled when editing a draft.
+func requestModal(customID, company string, values referral.RequestFields) *discordgo.InteractionResponse {
+	prefill := map[string]string{
+		"job_url": values.JobURL, "role": values.Role, "intro": values.Intro,
+		"resume_url": values.ResumeURL, "note": values.Note,
+	}
+	rows := make([]discordgo.MessageComponent, 0, len(requestFields))
+	for _, f := range requestFields {
+		value := referral.Truncate(prefill[f.id], maxTextInput)
+		// A draft longer than the rule is shown whole, so nothing typed is
+		// lost; Validate asks again to shorten it.
+		maxLen := max(f.maxLen, runeLen(value))
+		rows = append(rows, discordgo.ActionsRow{Components: []discordgo.MessageComponent{
+			discordgo.TextInput{
+				CustomID:    f.id,
+				Label:       f.label,
+				Style:       f.style,
+				Placeholder: f.placeholder,
+				Value:       value,
+				Required:    f.required,
+				MinLength:   f.minLen,
+				MaxLength:   maxLen,
+			},
+		}})
+	}
+	return &discordgo.InteractionResponse{
+		Type: discordgo.InteractionResponseModal,
+		Data: &discordgo.InteractionResponseData{
+			CustomID:   customID,
+			Title:      referral.Truncate("Referral at "+company, maxModalTitle),
+			Components: rows,
+		},
+	}
+}
+
+// requestCommand is /referral request company: it opens the modal.
+func (r *Router) requestCommand(ctx context.Context, c *call) (*discordgo.InteractionResponse, error) {
+	if err := c.needGuild(); err != nil {
+		return nil, err
+	}
+	co := referral.NormalizeCompany(c.opts.string("company"))
+	if co.Key == "" || strings.TrimSpace(co.Name) == "" {
+		return nil, refusal("Which company? Type its name in the company option, for example Amazon.")
+	}
+	return requestModal(modalNewID(co.Name), co.Name, referral.RequestFields{}), nil
+}
+
+// requestAutocomplete suggests companies that have referrers here.
+func (r *Router) requestAutocomplete(ctx context.Context, c *call) (*discordgo.InteractionResponse, error) {
+	if c.guildID == "" {
+		return choices(nil), nil
+	}
+	query := ""
+	if f := c.opts.focused(); f != nil {
+		query, _ = f.Value.(string)
+	}
+	known, err := r.Store.Companies(ctx, c.guildID)
+	if err != nil {
+		return nil, err
+	}
+	var list []*discordgo.ApplicationCommandOptionChoice
+	for _, co := range referral.MatchCompanies(query, known, maxChoices) {
+		name := referral.Truncate(co.Name, maxChoiceLen)
+		if name == "" || len(list) == maxChoices {
+			continue
+		}
+		list = append(list, &discordgo.ApplicationCommandOptionChoice{Name: name, Value: name})
+	}
+	return choices(list), nil
+}
+
+// editDraftButton reopens the modal with what the student typed.
+func (r *Router) editDraftButton(ctx context.Context, c *call) (*discordgo.InteractionResponse, error) {
+	d, err := r.Store.Draft(ctx, c.id.ID)
+	if errors.Is(err, referral.ErrNotFound) {
+		return nil, refusal("This draft is gone: it was sent or deleted. Start again with /referral request.")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if d.StudentID != c.userID {
+		return nil, refusal("This draft belongs to someone else, so you can't edit it.")
+	}
+	return requestModal(modalDraftID(d.ID), d.Company.Name, d.Fields), nil
+}
+
+// requestModalSubmit checks the request; a bad one is kept as a draft.
+func (r *Router) requestModalSubmit(ctx context.Context, c *call) (*discordgo.InteractionResponse, error) {
+	data, _ := c.i.Data.(discordgo.ModalSubmitInteractionData)
+	fields := modalValues(data.Components).Clean()
+	draft := referral.DraftRequest{GuildID: c.guildID, StudentID: c.userID, Fields: fields, UpdatedAt: r.now()}
+	switch c.id.Route {
+	case routeModalDraft:
+		old, err := r.Store.Draft(ctx, c.id.ID)
+		if errors.Is(err, referral.ErrNotFound) {
+			return nil, refusal("This draft is gone: it was sent or deleted. Start again with /referral request.")
+		}
+		if err != nil {
+			return nil, err
+		}
+		if old.StudentID != c.userID {
+			return nil, refusal("This draft belongs to someone else.")
+		}
+		draft.ID, draft.GuildID, draft.Company = old.ID, old.GuildID, old.Company
+	default:
+		if err := c.needGuild(); err != nil {
+			return nil, err
+		}
+		draft.Company = referral.NormalizeCompany(c.id.Company)
+	}
+
+	if problems := fields.Validate(); len(problems) > 0 {
+		id, err := r.Store.SaveDraft(ctx, draft)
+		if err != nil {
+			return nil, err
+		}
+		return problemsReply(problems, id), nil
+	}
+
+	sub, err := r.Store.CreateRequest(ctx, referral.NewRequest{
+		GuildID: draft.GuildID, StudentID: c.userID, Company: draft.Company, Fields: fields, DraftID: draft.ID,
+	})
+	switch {
+	case errors.Is(err, referral.ErrTooManyOpen):
+		limit := "the maximum number of"
+		if r.Policy.MaxOpenPerStudent > 0 {
+			limit = fmt.Sprint(r.Policy.MaxOpenPerStudent)
+		}
+		return r.keepAsDraft(ctx, draft, fmt.Sprintf("You already have %s open requests, the most allowed at once. "+
+			"Withdraw one you no longer need with /referral withdraw (/referral status lists their numbers), then press **Edit request** to send this one. "+
+			"It's saved as a draft meanwhile.", limit))
+	case errors.Is(err, referral.ErrDuplicateJob):
+		return r.keepAsDraft(ctx, draft, "You already have an open request for this job link; /referral status shows it. "+
+			"If this is a different opening, press **Edit request** and use the link of that posting. It's saved as a draft meanwhile.")
+	case err != nil:
+		return nil, err
+	}
+	return requestPreview(sub), nil
+}
+
+// keepAsDraft saves a request the store refused and explains what to do.
+func (r *Router) keepAsDraft(ctx context.Context, d referral.DraftRequest, msg string) (*discordgo.InteractionResponse, error) {
+	id, err := r.Store.SaveDraft(ctx, d)
+	if err != nil {
+		return nil, err
+	}
+	return ephemeral(msg, row(button("Edit request", draftEditID(id), discordgo.PrimaryButton))), nil
+}
+
+// problemsReply lists what to fix, each with its tip, and the Edit button.
+func problemsReply(problems []referral.Problem, draftID int64) *discordgo.InteractionResponse {
+	var b strings.Builder
+	b.WriteString("Almost there. Your request isn't sent yet; please fix this and press **Edit request** (what you typed is kept):\n")
+	for _, p := range problems {
+		fmt.Fprintf(&b, "\n**%s**: %s", fieldLabel(p.Field), p.Message)
+		if p.Tip != "" {
+			fmt.Fprintf(&b, "\n  Tip: %s", p.Tip)
+		}
+	}
+	b.WriteString("\n\nReferrers say yes to specific requests: who you are, which role, the job link and your resume.")
+	return ephemeral(b.String(), row(button("Edit request", draftEditID(draftID), discordgo.PrimaryButton)))
+}
+
+// requestPreview shows the student exactly what the referrer will see.
+func requestPreview(sub referral.Submission) *discordgo.InteractionResponse {
+	req := sub.Request
+	var msg string
+	if sub.Offered {
+		msg = fmt.Sprintf("**Request #%d** is in. A referrer at %s is being asked now; I'll DM you when they answer.", req.ID, referral.Truncate(req.Company.Name, maxShortShown))
+	} else {
+		msg = fmt.Sprintf("**Request #%d** is in. No referrer at %s is free right now, so it's waiting; I'll DM you as soon as one is asked.", req.ID, referral.Truncate(req.Company.Name, maxShortShown))
+	}
+	msg += " Make sure your DMs from server members are open.\nThis is exactly what the referrer will see:"
+	return ephemeralEmbed(msg, offerEmbed(referral.OfferNotice(req, 0, "", "")))
+}
+
+// modalValues reads the text inputs of a submitted modal. Discord sends
+// pointers; values built in Go may not be, so both are read.
+func modalValues(comps []discordgo.MessageComponent) referral.RequestFields {
+	values := map[string]string{}
+	var walk func([]discordgo.MessageComponent)
+	walk = func(list []discordgo.MessageComponent) {
+		for _, comp := range list {
+			switch v := comp.(type) {
+			case *discordgo.ActionsRow:
+				if v != nil {
+					walk(v.Components)
+				}
+			case discordgo.ActionsRow:
+				walk(v.Components)
+			case *discordgo.TextInput:
+				if v != nil {
+					values[v.CustomID] = v.Value
+				}
+			case discordgo.TextInput:
+				values[v.CustomID] = v.Value
+			}
+		}
+	}
+	walk(comps)
+	return referral.RequestFields{
+		JobURL: values["job_url"], Role: values["role"], Intro: values["intro"],
+		ResumeURL: values["resume_url"], Note: values["note"],
+	}
+}

@@ -1,0 +1,43 @@
+package commands
+
+import (
+	"context"
+	"time"
+
+	"github.com/referralbot/referralbot/referral"
+)
+
+// Store is what the handlers need of persistence. Every method is one
+// transaction: it changes state, records the event, and queues the notices
+// to send, or changes nothing.
+type Store interface {
+	GuildSettings(ctx context.Context, guildID string) (referral.GuildSettings, error)
+	SetupGuild(ctx context.Context, s referral.GuildSettings) error
+
+	JoinReferrer(ctx context.Context, in referral.JoinInput) (referral.JoinResult, error)
+	PauseReferrer(ctx context.Context, guildID, userID string, until time.Time) (referral.Referrer, error)
+	ResumeReferrer(ctx context.Context, guildID, userID string) (referral.Referrer, error)
+	LeaveReferrer(ctx context.Context, guildID, userID string) error
+	ReferrerProfile(ctx context.Context, guildID, userID string) (referral.ReferrerRow, error)
+	ApproveReferrer(ctx context.Context, guildID, userID, adminID string) (referral.Referrer, error)
+	RemoveReferrer(ctx context.Context, guildID, userID, adminID string) error
+	Referrers(ctx context.Context, guildID string) ([]referral.ReferrerRow, error)
+	Companies(ctx context.Context, guildID string) ([]referral.Company, error)
+
+	SaveDraft(ctx context.Context, d referral.DraftRequest) (int64, error)
+	Draft(ctx context.Context, id int64) (referral.DraftRequest, error)
+	CreateRequest(ctx context.Context, in referral.NewRequest) (referral.Submission, error)
+	StudentRequests(ctx context.Context, studentID string) ([]referral.Request, error)
+	WithdrawRequest(ctx context.Context, studentID string, requestID int64) (referral.Request, error)
+	RecordOutcome(ctx context.Context, studentID string, requestID int64, o referral.Outcome) (referral.Request, error)
+	KeepInMind(ctx context.Context, studentID string, requestID int64) (referral.Request, error)
+	FollowUpNoNews(ctx context.Context, studentID string, requestID int64) (referral.Request, error)
+	ForgetUser(ctx context.Context, userID string) (referral.ForgetResult, error)
+
+	AnswerOffer(ctx context.Context, offerID int64, userID string, accept bool) (referral.OfferAnswer, error)
+	MarkSubmitted(ctx context.Context, requestID int64, userID string) (referral.Request, error)
+
+	Stats(ctx context.Context, guildID string, now time.Time) (referral.Stats, error)
+	ExportRequests(ctx context.Context, guildID string) ([]referral.ExportRow, error)
+	PostDigestNow(ctx context.Context, guildID string, now time.Time) (referral.Digest, error)
+}
