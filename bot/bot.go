@@ -1,0 +1,255 @@
+// Package bot runs referralbot: the discordgo session, command registration,
+// the interaction router, the outbox sender, the cron sweeps and the
+// /healthz and /metrics endpoints.
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/bwmarrin/discordgo"
+	"github.com/robfig/cron/v3"
+
+	"github.com/referralbot/referralbot/commands"
+	"github.com/referralbot/referralbot/config"
+	"github.com/referralbot/referralbot/referral"
+	"github.com/referralbot/referralbot/storage"
+)
+
+// Bot is one running referralbot.
+type Bot struct {
+	cfg            config.Config
+	logger         *slog.Logger
+	now            func() time.Time
+	store          *storage.Store
+	session        *discordgo.Session
+	router         *commands.Router
+	sender         *sender
+	metrics        *metrics
+	digestSchedule cron.Schedule
+
+	connected atomic.Bool
+	appID     atomic.Value // string
+	ready     chan struct{}
+	readyOnce sync.Once
+	httpAddr  atomic.Value // string
+}
+
+// Policy turns the configuration into the domain's lifecycle settings.
+func Policy(cfg config.Config) referral.Policy {
+	r := cfg.Referrals
+	return referral.Policy{
+		OfferTimeout: r.OfferTimeout, ReferrerReminder: r.ReferrerReminder, Nudges: r.Nudges,
+		RequestTTL: r.RequestTTL, MaxOpenPerStudent: r.MaxOpenPerStudent, DefaultCapacity: r.ReferrerCapacity,
+		Retention: r.Retention,
+	}
+}
+
+// Option adjusts a Bot for tests and the demo.
+type Option func(*Bot)
+
+// WithClock makes the bot read time from now instead of time.Now, so tests
+// can move days ahead; cron and the outbox still wake on real time.
+func WithClock(now func() time.Time) Option { return func(b *Bot) { b.now = now } }
+
+// WithOutboxPoll sets how often the outbox is checked besides being poked.
+func WithOutboxPoll(d time.Duration) Option { return func(b *Bot) { b.sender.poll = d } }
+
+// New opens the database and prepares the session; Run connects.
+func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Option) (*Bot, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	digest, err := cron.ParseStandard(cfg.Schedule.Digest)
+	if err != nil {
+		return nil, fmt.Errorf("schedule.digest: %w", err)
+	}
+	store, err := storage.Open(ctx, cfg.Database.Path)
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now
+	store.Policy = Policy(cfg)
+	store.Location = cfg.Location
+	session, err := newSession(cfg.Discord.Token, cfg.Discord.APIURL)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	b := &Bot{cfg: cfg, logger: logger, now: now, store: store, session: session, digestSchedule: digest, ready: make(chan struct{})}
+	b.sender = newSender(store, session, cfg.Location, logger, b.clock, nil)
+	for _, o := range opts {
+		o(b)
+	}
+	store.Now = b.now
+	b.metrics = newMetrics(store, b.now)
+	b.sender.metrics = b.metrics
+	b.router = &commands.Router{Store: store, Now: b.now, Location: cfg.Location, Policy: store.Policy,
+		SMTPEnabled: cfg.SMTP.Host != "", Logger: logger, Observe: b.metrics.observe}
+	return b, nil
+}
+
+func (b *Bot) clock() time.Time { return b.now() }
+
+// Store is the bot's database, for tools and tests.
+func (b *Bot) Store() *storage.Store { return b.store }
+
+// Ready is closed once the bot is connected and its commands are registered.
+func (b *Bot) Ready() <-chan struct{} { return b.ready }
+
+// HTTPAddr is the address /healthz and /metrics listen on once running.
+func (b *Bot) HTTPAddr() string {
+	a, _ := b.httpAddr.Load().(string)
+	return a
+}
+
+// Run connects to Discord and serves until ctx is cancelled, then shuts
+// down cleanly and closes the database.
+func (b *Bot) Run(ctx context.Context) error {
+	defer b.store.Close()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel() // runs before wg.Wait: stop the loops, then wait for them
+
+	var httpSrv *http.Server
+	if b.cfg.HTTP.Listen != "" {
+		ln, err := net.Listen("tcp", b.cfg.HTTP.Listen)
+		if err != nil {
+			return fmt.Errorf("http.listen: %w", err)
+		}
+		b.httpAddr.Store(ln.Addr().String())
+		httpSrv = &http.Server{Handler: b.httpHandler(), ReadHeaderTimeout: 5 * time.Second}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				b.logger.Error("http server failed", "err", err)
+			}
+		}()
+		defer func() {
+			sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer scancel()
+			httpSrv.Shutdown(sctx)
+		}()
+	}
+
+	registered := make(chan error, 1)
+	b.session.AddHandler(func(s *discordgo.Session, r *discordgo.Ready) {
+		b.connected.Store(true)
+		if r.Application != nil {
+			b.appID.Store(r.Application.ID)
+		}
+		b.logger.Info("connected to discord", "user_id", r.User.ID, "guilds", len(r.Guilds))
+		b.readyOnce.Do(func() {
+			go func() { registered <- b.register(r.Application.ID) }()
+		})
+	})
+	b.session.AddHandler(func(s *discordgo.Session, r *discordgo.Resumed) {
+		b.connected.Store(true)
+		b.logger.Info("gateway session resumed")
+	})
+	b.session.AddHandler(func(s *discordgo.Session, d *discordgo.Disconnect) {
+		b.connected.Store(false)
+		b.logger.Warn("gateway disconnected; reconnecting")
+	})
+	b.session.AddHandler(func(s *discordgo.Session, i *discordgo.InteractionCreate) {
+		b.router.Handle(ctx, s, i.Interaction)
+		b.sender.poke()
+	})
+
+	if err := b.session.Open(); err != nil {
+		return fmt.Errorf("connect to discord: %w", err)
+	}
+	defer b.session.Close()
+
+	select {
+	case err := <-registered:
+		if err != nil {
+			return err
+		}
+	case <-ctx.Done():
+		return nil
+	}
+
+	c := cron.New(cron.WithLocation(b.cfg.Location), cron.WithChain(
+		cron.Recover(cronLogger{b.logger}), cron.SkipIfStillRunning(cronLogger{b.logger})))
+	if _, err := c.AddFunc(b.cfg.Schedule.Sweep, func() { b.sweep(ctx) }); err != nil {
+		return fmt.Errorf("schedule.sweep: %w", err)
+	}
+	if _, err := c.AddFunc(b.cfg.Schedule.Digest, func() { b.postDigests(ctx) }); err != nil {
+		return fmt.Errorf("schedule.digest: %w", err)
+	}
+	// Steps and a digest that fell due while the bot was down run now.
+	b.sweep(ctx)
+	b.postDigests(ctx)
+	c.Start()
+	defer func() { <-c.Stop().Done() }()
+
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		b.sender.run(ctx)
+	}()
+	close(b.ready)
+	b.logger.Info("referralbot running", "commands", len(commands.Definitions()))
+	<-ctx.Done()
+	b.logger.Info("shutting down")
+	return nil
+}
+
+// register puts every command in the configured servers, or globally.
+func (b *Bot) register(appID string) error {
+	defs := commands.Definitions()
+	guilds := b.cfg.Discord.GuildIDs
+	if len(guilds) == 0 {
+		guilds = []string{""}
+	}
+	for _, g := range guilds {
+		if _, err := b.session.ApplicationCommandBulkOverwrite(appID, g, defs); err != nil {
+			where := "globally"
+			if g != "" {
+				where = "in server " + g
+			}
+			return fmt.Errorf("register commands %s: %w", where, err)
+		}
+	}
+	b.logger.Info("commands registered", "count", len(defs), "servers", len(b.cfg.Discord.GuildIDs))
+	return nil
+}
+
+func (b *Bot) httpHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		dbErr := b.store.Ping(ctx)
+		switch {
+		case dbErr != nil:
+			http.Error(w, "database not answering", http.StatusServiceUnavailable)
+		case !b.connected.Load():
+			http.Error(w, "gateway not connected", http.StatusServiceUnavailable)
+		default:
+			w.Write([]byte("ok\n"))
+		}
+	})
+	mux.Handle("GET /metrics", b.metrics.handler())
+	return mux
+}
+
+// cronLogger adapts slog to cron's logger.
+type cronLogger struct{ l *slog.Logger }
+
+func (c cronLogger) Info(msg string, kv ...any) { c.l.Debug("cron: "+msg, kv...) }
+func (c cronLogger) Error(err error, msg string, kv ...any) {
+	c.l.Error("cron: "+msg, append(kv, "err", err)...)
+}

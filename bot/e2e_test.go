@@ -1,0 +1,116 @@
+package bot_test
+
+import (
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/bwmarrin/discordgo"
+)
+
+// The contract of PRODUCT.md: every command, subcommand and option name.
+var contract = map[string]map[string][]string{
+	"referrer": {
+		"join": {"companies", "roles", "school", "capacity"}, "pause": {"days"}, "resume": nil, "leave": nil,
+		"profile": nil, "verify": {"email"},
+	},
+	"referral": {
+		"request": {"company"}, "status": nil, "withdraw": {"request"}, "outcome": {"request", "result"}, "forget-me": nil,
+	},
+	"referral-admin": {
+		"setup": {"digest_channel", "fallback_channel", "referrer_role"}, "approve": {"user"}, "remove": {"user"},
+		"referrers": nil, "digest-now": nil, "stats": nil, "export": nil,
+	},
+}
+
+func TestRegistersEveryCommandInConfiguredGuild(t *testing.T) {
+	h := startBot(t, nil)
+	cmds, err := h.dc.WaitCommands(h.ctx(), guildID, len(contract))
+	if err != nil {
+		t.Fatalf("WaitCommands: %v", err)
+	}
+	if global := h.dc.Commands(""); len(global) != 0 {
+		t.Errorf("registered %d global commands with guild_ids set; want 0", len(global))
+	}
+	byName := map[string]*discordgo.ApplicationCommand{}
+	for _, c := range cmds {
+		byName[c.Name] = c
+	}
+	for name, subs := range contract {
+		c := byName[name]
+		if c == nil {
+			t.Errorf("command /%s not registered", name)
+			continue
+		}
+		for sub, opts := range subs {
+			var so *discordgo.ApplicationCommandOption
+			for _, o := range c.Options {
+				if o.Name == sub && o.Type == discordgo.ApplicationCommandOptionSubCommand {
+					so = o
+				}
+			}
+			if so == nil {
+				t.Errorf("/%s %s not registered", name, sub)
+				continue
+			}
+			have := map[string]bool{}
+			for _, o := range so.Options {
+				have[o.Name] = true
+			}
+			for _, o := range opts {
+				if !have[o] {
+					t.Errorf("/%s %s lacks option %q", name, sub, o)
+				}
+			}
+		}
+	}
+	if a := byName["referral-admin"]; a != nil {
+		if a.DefaultMemberPermissions == nil || *a.DefaultMemberPermissions != manageServer {
+			t.Errorf("/referral-admin default_member_permissions = %v; want Manage Server", a.DefaultMemberPermissions)
+		}
+	}
+}
+
+func TestSlashCommandRoundTripAndHealth(t *testing.T) {
+	h := startBot(t, nil)
+	resp := h.run(sam, "referral", "status")
+	if !resp.Ephemeral {
+		t.Errorf("/referral status reply is not ephemeral")
+	}
+	if txt := resp.Message().Text(); !strings.Contains(strings.ToLower(txt), "no requests") && !strings.Contains(strings.ToLower(txt), "no referral requests") {
+		t.Errorf("/referral status with nothing stored = %q; want it to say there are no requests", txt)
+	}
+	res, err := http.Get("http://" + h.bot.HTTPAddr() + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Errorf("/healthz = %d; want 200", res.StatusCode)
+	}
+	res, err = http.Get("http://" + h.bot.HTTPAddr() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	for _, want := range []string{`referralbot_interactions_total{command="referral status",result="ok"} 1`, "referralbot_outbox_pending", "referralbot_steps_due"} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+}
+
+func TestReconnectAfterDroppedGatewayKeepsServing(t *testing.T) {
+	h := startBot(t, nil)
+	h.run(sam, "referral", "status")
+	h.dc.DropGateway()
+	if err := h.dc.WaitConnected(h.ctx()); err != nil {
+		t.Fatalf("bot did not reconnect: %v", err)
+	}
+	resp := h.run(tia, "referral", "status")
+	if resp == nil || !resp.Ephemeral {
+		t.Fatalf("after reconnect: %+v; want an ephemeral status reply", resp)
+	}
+}

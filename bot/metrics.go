@@ -1,0 +1,69 @@
+package bot
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/referralbot/referralbot/storage"
+)
+
+// metrics live in the bot's own registry, so tests and the demo can run
+// several bots in one process.
+type metrics struct {
+	registry      *prometheus.Registry
+	interactions  *prometheus.CounterVec
+	latency       *prometheus.HistogramVec
+	sent          prometheus.Counter
+	retries       prometheus.Counter
+	undeliverable prometheus.Counter
+	stepsRun      prometheus.Counter
+}
+
+func newMetrics(store *storage.Store, now func() time.Time) *metrics {
+	m := &metrics{
+		registry: prometheus.NewRegistry(),
+		interactions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "referralbot_interactions_total", Help: "Interactions handled, by command and result.",
+		}, []string{"command", "result"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "referralbot_interaction_seconds", Help: "Time to answer an interaction.",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+		}, []string{"command"}),
+		sent:          prometheus.NewCounter(prometheus.CounterOpts{Name: "referralbot_messages_sent_total", Help: "Outbox messages delivered."}),
+		retries:       prometheus.NewCounter(prometheus.CounterOpts{Name: "referralbot_message_retries_total", Help: "Outbox deliveries that failed and were scheduled again."}),
+		undeliverable: prometheus.NewCounter(prometheus.CounterOpts{Name: "referralbot_messages_undeliverable_total", Help: "Messages that could not be delivered and are kept with their error."}),
+		stepsRun:      prometheus.NewCounter(prometheus.CounterOpts{Name: "referralbot_steps_run_total", Help: "Timed steps applied by the sweeper."}),
+	}
+	gauge := func(name, help string, read func(storage.OutboxCounts) int) prometheus.GaugeFunc {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			c, err := store.Counts(ctx, now())
+			if err != nil {
+				return -1
+			}
+			return float64(read(c))
+		})
+	}
+	m.registry.MustRegister(m.interactions, m.latency, m.sent, m.retries, m.undeliverable, m.stepsRun,
+		gauge("referralbot_outbox_pending", "Messages waiting to be delivered.", func(c storage.OutboxCounts) int { return c.Pending }),
+		gauge("referralbot_outbox_undeliverable", "Messages kept as undeliverable (for example DMs closed and no fallback channel).", func(c storage.OutboxCounts) int { return c.Undeliverable }),
+		gauge("referralbot_steps_due", "Timed steps due and not yet run.", func(c storage.OutboxCounts) int { return c.DueSteps }),
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	return m
+}
+
+func (m *metrics) observe(command, result string, d time.Duration) {
+	m.interactions.WithLabelValues(command, result).Inc()
+	m.latency.WithLabelValues(command).Observe(d.Seconds())
+}
+
+func (m *metrics) handler() http.Handler {
+	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
+}

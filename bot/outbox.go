@@ -1,0 +1,199 @@
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/bwmarrin/discordgo"
+
+	"github.com/referralbot/referralbot/commands"
+	"github.com/referralbot/referralbot/storage"
+)
+
+// maxSendAttempts bounds retries of a message that keeps failing with 5xx or
+// network errors; after that it is kept as undeliverable with its error.
+const maxSendAttempts = 12
+
+// sender delivers the outbox: it wakes on a poke or a short tick, sends
+// each due message, and records the result in the store.
+type sender struct {
+	store   *storage.Store
+	session *discordgo.Session
+	loc     *time.Location
+	logger  *slog.Logger
+	now     func() time.Time
+	poll    time.Duration
+	wake    chan struct{}
+	metrics *metrics
+
+	mu        sync.Mutex
+	dmChannel map[string]string // user id -> DM channel id
+}
+
+func newSender(store *storage.Store, s *discordgo.Session, loc *time.Location, logger *slog.Logger, now func() time.Time, m *metrics) *sender {
+	return &sender{store: store, session: s, loc: loc, logger: logger, now: now, poll: time.Second, metrics: m,
+		wake: make(chan struct{}, 1), dmChannel: map[string]string{}}
+}
+
+// poke asks the sender to look at the outbox now.
+func (o *sender) poke() {
+	select {
+	case o.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (o *sender) run(ctx context.Context) {
+	t := time.NewTicker(o.poll)
+	defer t.Stop()
+	for {
+		o.drain(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-o.wake:
+		case <-t.C:
+		}
+	}
+}
+
+// drain sends everything due, in order.
+func (o *sender) drain(ctx context.Context) {
+	for ctx.Err() == nil {
+		due, err := o.store.DueOutbox(ctx, o.now(), 50)
+		if err != nil {
+			o.logger.Error("outbox read failed", "err", err)
+			return
+		}
+		if len(due) == 0 {
+			return
+		}
+		for _, m := range due {
+			if ctx.Err() != nil {
+				return
+			}
+			o.deliver(ctx, m)
+		}
+	}
+}
+
+func (o *sender) deliver(ctx context.Context, m storage.OutboxMessage) {
+	log := o.logger.With("outbox_id", m.ID, "kind", m.Outgoing.Notice.Kind, "attempt", m.Attempts+1)
+	msg, err := commands.RenderNotice(m.Outgoing.Notice, o.loc)
+	if err != nil {
+		log.Error("render failed; kept as undeliverable", "err", err)
+		o.record(ctx, log, o.store.MarkUndeliverable(ctx, m.ID, "render: "+err.Error()))
+		return
+	}
+	channelID := m.Outgoing.ChannelID
+	if m.Outgoing.UserID != "" {
+		channelID, err = o.dm(m.Outgoing.UserID)
+	}
+	var sent *discordgo.Message
+	if err == nil {
+		sent, err = o.send(channelID, msg, "ob"+strconv.FormatInt(m.ID, 10))
+	}
+	var rest *discordgo.RESTError
+	switch {
+	case err == nil:
+		o.metrics.sent.Inc()
+		o.record(ctx, log, o.store.MarkSent(ctx, m.ID, sent.ID))
+		log.Debug("delivered")
+	case errors.As(err, &rest) && rest.Message != nil && rest.Message.Code == discordgo.ErrCodeCannotSendMessagesToThisUser:
+		// DMs closed: final for this message; ping the user in the fallback channel instead.
+		fallback, ferr := o.store.MarkDMClosed(ctx, m.ID)
+		o.record(ctx, log, ferr)
+		if !fallback {
+			o.metrics.undeliverable.Inc()
+		}
+		log.Warn("user's DMs are closed", "fallback_posted", fallback)
+		o.poke()
+	case errors.As(err, &rest) && rest.Response != nil && rest.Response.StatusCode < 500 && rest.Response.StatusCode != http.StatusTooManyRequests:
+		o.metrics.undeliverable.Inc()
+		log.Error("discord refused the message; kept as undeliverable", "status", rest.Response.StatusCode, "err", err)
+		o.record(ctx, log, o.store.MarkUndeliverable(ctx, m.ID, err.Error()))
+	case m.Attempts+1 >= maxSendAttempts:
+		o.metrics.undeliverable.Inc()
+		log.Error("giving up after repeated failures; kept as undeliverable", "err", err)
+		o.record(ctx, log, o.store.MarkUndeliverable(ctx, m.ID, err.Error()))
+	default:
+		next := o.now().Add(backoff(m.Attempts))
+		o.metrics.retries.Inc()
+		log.Warn("send failed; will retry", "err", err, "next", next)
+		o.record(ctx, log, o.store.MarkRetry(ctx, m.ID, next, err.Error()))
+	}
+}
+
+func (o *sender) record(ctx context.Context, log *slog.Logger, err error) {
+	if err != nil && ctx.Err() == nil {
+		log.Error("outbox update failed", "err", err)
+	}
+}
+
+// backoff is exponential from one second, capped at ten minutes, with
+// jitter so that many failed messages do not retry in lockstep.
+func backoff(attempts int) time.Duration {
+	d := time.Second << min(attempts, 10)
+	if d > 10*time.Minute {
+		d = 10 * time.Minute
+	}
+	return d/2 + rand.N(d/2+1)
+}
+
+func (o *sender) dm(userID string) (string, error) {
+	o.mu.Lock()
+	id, ok := o.dmChannel[userID]
+	o.mu.Unlock()
+	if ok {
+		return id, nil
+	}
+	ch, err := o.session.UserChannelCreate(userID)
+	if err != nil {
+		return "", fmt.Errorf("open dm: %w", err)
+	}
+	o.mu.Lock()
+	o.dmChannel[userID] = ch.ID
+	o.mu.Unlock()
+	return ch.ID, nil
+}
+
+// messageWithNonce adds the nonce fields discordgo's MessageSend lacks:
+// with enforce_nonce, a resend after a crash between sending and recording
+// returns the first message instead of posting a second.
+type messageWithNonce struct {
+	*discordgo.MessageSend
+	Nonce        string `json:"nonce"`
+	EnforceNonce bool   `json:"enforce_nonce"`
+}
+
+func (o *sender) send(channelID string, msg *discordgo.MessageSend, nonce string) (*discordgo.Message, error) {
+	endpoint := discordgo.EndpointChannelMessages(channelID)
+	body := messageWithNonce{MessageSend: msg, Nonce: nonce, EnforceNonce: true}
+	var resp []byte
+	var err error
+	if len(msg.Files) > 0 {
+		contentType, data, merr := discordgo.MultipartBodyWithJSON(body, msg.Files)
+		if merr != nil {
+			return nil, merr
+		}
+		resp, err = o.session.RequestRaw(http.MethodPost, endpoint, contentType, data, endpoint, 0)
+	} else {
+		resp, err = o.session.RequestWithBucketID(http.MethodPost, endpoint, body, endpoint)
+	}
+	if err != nil {
+		return nil, err
+	}
+	var m discordgo.Message
+	if err := json.Unmarshal(resp, &m); err != nil {
+		return nil, fmt.Errorf("decode sent message: %w", err)
+	}
+	return &m, nil
+}
