@@ -1,0 +1,145 @@
+// Command referralbot is a Discord bot that matches students asking for job
+// referrals with alumni who can refer them. See the README.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+
+	"github.com/referralbot/referralbot/bot"
+	"github.com/referralbot/referralbot/config"
+	"github.com/referralbot/referralbot/storage"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = ""
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args, os.Getenv, os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "referralbot:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+const usage = `usage: referralbot <command> [flags]
+
+commands:
+  run [-config FILE]            run the bot (default config.yaml)
+  demo                          play the whole flow against a built-in fake Discord; no token, no network
+  check-config [-config FILE]   validate and print the effective config (token masked)
+  backup [-config FILE] OUT.db  write a consistent copy of the live database
+  version                       print the version
+`
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) < 2 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("no command given")
+	}
+	cmd, rest := args[1], args[2:]
+	switch cmd {
+	case "run":
+		return runBot(ctx, rest, getenv, stderr)
+	case "demo":
+		return runDemo(ctx, rest, stdout, stderr)
+	case "check-config":
+		return checkConfig(rest, getenv, stdout, stderr)
+	case "backup":
+		return backup(ctx, rest, getenv, stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "referralbot", versionString())
+		return nil
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", cmd)
+}
+
+func versionString() string {
+	if version != "" {
+		return version
+	}
+	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" {
+		return info.Main.Version
+	}
+	return "(devel)"
+}
+
+// configFlags parses -config and returns the loaded config and the other arguments.
+func configFlags(name string, args []string, getenv func(string) string, stderr io.Writer) (config.Config, []string, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", "config.yaml", "configuration file")
+	if err := fs.Parse(args); err != nil {
+		return config.Config{}, nil, err
+	}
+	cfg, err := config.LoadFile(*path, getenv)
+	return cfg, fs.Args(), err
+}
+
+func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel()}
+	if cfg.Log.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func runBot(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	cfg, _, err := configFlags("run", args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	logger := newLogger(cfg, stderr)
+	b, err := bot.New(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	return b.Run(ctx)
+}
+
+func checkConfig(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, _, err := configFlags("check-config", args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	if err := cfg.WriteEffective(stdout); err != nil {
+		return err
+	}
+	fmt.Fprintln(stderr, "config ok")
+	return nil
+}
+
+func backup(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, rest, err := configFlags("backup", args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 1 {
+		return errors.New("backup: give exactly one output file, e.g. referralbot backup -config config.yaml backup.db")
+	}
+	store, err := storage.Open(ctx, cfg.Database.Path)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	if err := store.Backup(ctx, rest[0]); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "backed up %s to %s\n", cfg.Database.Path, rest[0])
+	return nil
+}

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	_ "github.com/mattn/go-sqlite3"
+
+	"github.com/referralbot/referralbot/referral"
+	"github.com/referralbot/referralbot/storage"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestDemoPlaysTheWholeFlow(t *testing.T) {
+	var out, errs bytes.Buffer
+	if err := run(context.Background(), []string{"referralbot", "demo"}, env(nil), &out, &errs); err != nil {
+		t.Fatalf("demo: %v\nstdout:\n%s\nstderr:\n%s", err, out.String(), errs.String())
+	}
+	txt := out.String()
+	for _, want := range []string{
+		"[Edit request]",                          // a request fixed through Edit request
+		"DM to @bob_amzn",                         // the best referrer asked first
+		"@bob_amzn presses [Decline]",             // a decline...
+		"DM to @alice_aws",                        // ...moves to the next referrer
+		"@alice_aws presses [Referral submitted]", // accepted and submitted
+		"@sam_student presses [Interviewing]",     // a follow-up answered
+		"has expired",                             // an expiry
+		"New requests: 2",                         // the digest
+		"Referrals submitted: 1",
+	} {
+		if !strings.Contains(txt, want) {
+			t.Errorf("demo transcript lacks %q", want)
+		}
+	}
+	if strings.Contains(txt, "demo-token") {
+		t.Errorf("demo transcript shows the token")
+	}
+}
+
+func TestCheckConfig(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.yaml")
+	os.WriteFile(good, []byte("discord:\n  token: ${DISCORD_TOKEN}\nreferrals:\n  nudges: [7d, 14d]\n"), 0o600)
+	var out, errs bytes.Buffer
+	token := "Bot-secret-token-1234567890"
+	if err := run(context.Background(), []string{"referralbot", "check-config", "-config", good}, env(map[string]string{"DISCORD_TOKEN": token}), &out, &errs); err != nil {
+		t.Fatalf("check-config good: %v (%s)", err, errs.String())
+	}
+	if strings.Contains(out.String(), token) || !strings.Contains(out.String(), "nudges") {
+		t.Errorf("check-config output = %q; want the config with the token masked", out.String())
+	}
+
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte("discord:\n  token: x\nreferrals:\n  offer_timeout: soon\n"), 0o600)
+	err := run(context.Background(), []string{"referralbot", "check-config", "-config", bad}, env(nil), &out, &errs)
+	if err == nil || !strings.Contains(err.Error(), "referrals.offer_timeout") {
+		t.Errorf("check-config bad = %v; want an error naming referrals.offer_timeout", err)
+	}
+}
+
+func TestBackupCommand(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "live.db")
+	s, err := storage.Open(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Policy = referral.Policy{DefaultCapacity: 4}
+	if err := s.SetupGuild(context.Background(), referral.GuildSettings{GuildID: "1", DigestChannelID: "2"}); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	cfg := filepath.Join(dir, "config.yaml")
+	os.WriteFile(cfg, []byte("discord:\n  token: x\ndatabase:\n  path: "+db+"\n"), 0o600)
+	out := filepath.Join(dir, "copy.db")
+	var stdout, stderr bytes.Buffer
+	if err := run(context.Background(), []string{"referralbot", "backup", "-config", cfg, out}, env(nil), &stdout, &stderr); err != nil {
+		t.Fatalf("backup: %v (%s)", err, stderr.String())
+	}
+	copyDB, err := sql.Open("sqlite3", "file:"+out+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer copyDB.Close()
+	var check string
+	var guilds int
+	if err := copyDB.QueryRow(`PRAGMA integrity_check`).Scan(&check); err != nil || check != "ok" {
+		t.Fatalf("integrity_check = %q, %v", check, err)
+	}
+	if err := copyDB.QueryRow(`SELECT COUNT(*) FROM guild_settings`).Scan(&guilds); err != nil || guilds != 1 {
+		t.Fatalf("guild_settings in copy = %d, %v; want 1", guilds, err)
+	}
+}
+
+func TestUnknownCommandAndVersion(t *testing.T) {
+	var out, errs bytes.Buffer
+	if err := run(context.Background(), []string{"referralbot", "frobnicate"}, env(nil), &out, &errs); err == nil || !strings.Contains(err.Error(), "frobnicate") {
+		t.Errorf("unknown command = %v; want an error naming it", err)
+	}
+	out.Reset()
+	if err := run(context.Background(), []string{"referralbot", "version"}, env(nil), &out, &errs); err != nil || !strings.HasPrefix(out.String(), "referralbot ") {
+		t.Errorf("version = %q, %v", out.String(), err)
+	}
+}
