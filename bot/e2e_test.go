@@ -89,14 +89,20 @@ func TestSlashCommandRoundTripAndHealth(t *testing.T) {
 	if res.StatusCode != http.StatusOK {
 		t.Errorf("/healthz = %d; want 200", res.StatusCode)
 	}
-	res, err = http.Get("http://" + h.bot.HTTPAddr() + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(res.Body)
-	res.Body.Close()
-	for _, want := range []string{`referralbot_interactions_total{command="referral status",result="ok"} 1`, "referralbot_outbox_pending", "referralbot_steps_due"} {
-		if !strings.Contains(string(body), want) {
+	// The metric is recorded just after the answer: poll for it.
+	var body string
+	eventually(t, "the interaction in /metrics", func() bool {
+		res, err := http.Get("http://" + h.bot.HTTPAddr() + "/metrics")
+		if err != nil {
+			return false
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		body = string(b)
+		return strings.Contains(body, `referralbot_interactions_total{command="referral status",result="ok"} 1`)
+	})
+	for _, want := range []string{"referralbot_outbox_pending", "referralbot_steps_due"} {
+		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %q", want)
 		}
 	}
