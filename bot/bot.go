@@ -32,6 +32,7 @@ type Bot struct {
 	session        *discordgo.Session
 	router         *commands.Router
 	sender         *sender
+	mailer         *mailer // nil without smtp.host
 	metrics        *metrics
 	digestSchedule cron.Schedule
 
@@ -85,6 +86,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 	}
 	b := &Bot{cfg: cfg, logger: logger, now: now, store: store, session: session, digestSchedule: digest, ready: make(chan struct{})}
 	b.sender = newSender(store, session, cfg.Location, logger, b.clock, nil)
+	b.sender.roles = newRoleChecker(session, store, b.clock)
 	for _, o := range opts {
 		o(b)
 	}
@@ -93,6 +95,10 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 	b.sender.metrics = b.metrics
 	b.router = &commands.Router{Store: store, Now: b.now, Location: cfg.Location, Policy: store.Policy,
 		SMTPEnabled: cfg.SMTP.Host != "", Logger: logger, Observe: b.metrics.observe}
+	if cfg.SMTP.Host != "" {
+		b.mailer = newMailer(cfg.SMTP, logger)
+		b.router.Mailer = b.mailer
+	}
 	return b, nil
 }
 
@@ -114,6 +120,9 @@ func (b *Bot) HTTPAddr() string {
 // down cleanly and closes the database.
 func (b *Bot) Run(ctx context.Context) error {
 	defer b.store.Close()
+	if b.mailer != nil {
+		defer b.mailer.close() // before the store closes: mails in flight record their result
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
@@ -163,7 +172,11 @@ func (b *Bot) Run(ctx context.Context) error {
 		b.logger.Warn("gateway disconnected; reconnecting")
 	})
 	b.session.AddHandler(func(s *discordgo.Session, i *discordgo.InteractionCreate) {
-		b.router.Handle(ctx, s, i.Interaction)
+		// Discord drops answers after 3 s: a handler stuck on a busy
+		// database gives up in time to still send the apology.
+		hctx, cancel := context.WithTimeout(ctx, 2500*time.Millisecond)
+		defer cancel()
+		b.router.Handle(hctx, s, i.Interaction)
 		b.sender.poke()
 	})
 

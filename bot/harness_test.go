@@ -4,11 +4,14 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/bwmarrin/discordgo"
 
 	"github.com/referralbot/referralbot/bot"
 	"github.com/referralbot/referralbot/config"
@@ -255,4 +258,128 @@ func eventually(t *testing.T, what string, cond func() bool) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// Helpers for the timed-step, outbox and crash tests.
+
+// goodIntro passes the request modal's rules.
+const goodIntro = "I'm a third-year CS student at State University. Last summer I interned at a logistics startup, " +
+	"where I built a Go service that cut route-planning time by 40%. I'm applying for the SDE internship."
+
+// adminSetup runs /referral-admin setup with the digest channel, the
+// referrer role and, when fallback is set, the DM fallback channel.
+func (h *harness) adminSetup(fallback bool) {
+	h.t.Helper()
+	opts := []discordtest.Option{opt("digest_channel", digestID), opt("referrer_role", refRoleID)}
+	if fallback {
+		opts = append(opts, opt("fallback_channel", fallbackID))
+	}
+	h.run(admin, "referral-admin", "setup", opts...)
+}
+
+// joinReferrer runs /referrer join for a member holding the referrer role.
+func (h *harness) joinReferrer(user, companies string, opts ...discordtest.Option) {
+	h.t.Helper()
+	resp := h.run(user, "referrer", "join", append([]discordtest.Option{opt("companies", companies)}, opts...)...)
+	if !strings.Contains(resp.Text(), "active") {
+		h.t.Fatalf("/referrer join by %s = %q; want an active profile", user, resp.Text())
+	}
+}
+
+// submitRequest opens the request modal for company and submits a valid
+// request for the job link; it returns the bot's reply.
+func (h *harness) submitRequest(student, company, jobURL string) *discordtest.Response {
+	h.t.Helper()
+	modal := h.run(student, "referral", "request", opt("company", company))
+	if modal.Type != discordgo.InteractionResponseModal {
+		h.t.Fatalf("/referral request company:%s answered %v (%q); want the modal", company, modal.Type, modal.Text())
+	}
+	ctx := h.ctx()
+	in, err := h.dc.SubmitModal(ctx, discordtest.ModalSubmit{UserID: student, Modal: modal, Values: map[string]string{
+		"job_url": jobURL, "role": "Software Development Engineer Intern", "intro": goodIntro,
+		"resume_url": "https://drive.example.org/resume.pdf",
+	}})
+	if err != nil {
+		h.t.Fatalf("submit request modal: %v", err)
+	}
+	resp, err := in.Response(ctx)
+	if err != nil {
+		h.t.Fatalf("submit request modal: no response: %v", err)
+	}
+	if !strings.Contains(resp.Text(), "is in") {
+		h.t.Fatalf("request reply = %q; want the request accepted", resp.Text())
+	}
+	return resp
+}
+
+// waitDMButton waits for a DM to user that offers an enabled button.
+func (h *harness) waitDMButton(user, label string) *discordtest.Message {
+	h.t.Helper()
+	m, err := h.dc.WaitDM(h.ctx(), user, func(m *discordtest.Message) bool { return hasEnabledButton(m, label) })
+	if err != nil {
+		h.t.Fatalf("no DM to %s with button %q: %v\nDMs so far:\n%s", user, label, err, dmDump(h.dc.DMs(user)))
+	}
+	return m
+}
+
+func hasEnabledButton(m *discordtest.Message, label string) bool {
+	for _, b := range m.Buttons() {
+		if b.Label == label && !b.Disabled {
+			return true
+		}
+	}
+	return false
+}
+
+// settle runs a sweep with the bot's clock as it is now and waits until the
+// outbox has delivered everything that sweep (or anything before) queued.
+// After it, a step that was not due has visibly not run.
+func (h *harness) settle() {
+	h.t.Helper()
+	h.bot.SweepNow(h.ctx())
+	eventually(h.t, "the outbox to drain", func() bool {
+		c, err := h.bot.Store().Counts(h.ctx(), h.clock.Now())
+		return err == nil && c.Pending == 0
+	})
+}
+
+// metric reads one sample line of /metrics, e.g. "referralbot_outbox_pending".
+func (h *harness) metric(name string) string {
+	h.t.Helper()
+	res, err := http.Get("http://" + h.bot.HTTPAddr() + "/metrics")
+	if err != nil {
+		h.t.Fatalf("GET /metrics: %v", err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	for _, line := range strings.Split(string(body), "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			return v
+		}
+	}
+	h.t.Fatalf("/metrics has no sample %q", name)
+	return ""
+}
+
+// sentDMs lists the DMs the bot sent to user as they read when sent: a
+// button press that updates a DM later does not change them.
+func (h *harness) sentDMs(user string) []*discordtest.Message {
+	var out []*discordtest.Message
+	for _, e := range h.dc.Events() {
+		if e.Kind == "dm" && e.UserID == user && e.Message != nil {
+			out = append(out, e.Message)
+		}
+	}
+	return out
+}
+
+// countSentDMs counts the DMs sent to user whose text contained want.
+func (h *harness) countSentDMs(user, want string) int {
+	n := 0
+	for _, m := range h.sentDMs(user) {
+		if strings.Contains(m.Text(), want) {
+			n++
+		}
+	}
+	return n
 }

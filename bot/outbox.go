@@ -33,6 +33,7 @@ type sender struct {
 	poll    time.Duration
 	wake    chan struct{}
 	metrics *metrics
+	roles   *roleChecker // checks offers to role-based referrers (roles.go); nil = no check
 
 	mu        sync.Mutex
 	dmChannel map[string]string // user id -> DM channel id
@@ -87,6 +88,9 @@ func (o *sender) drain(ctx context.Context) {
 
 func (o *sender) deliver(ctx context.Context, m storage.OutboxMessage) {
 	log := o.logger.With("outbox_id", m.ID, "kind", m.Outgoing.Notice.Kind, "attempt", m.Attempts+1)
+	if !o.screen(ctx, m, log) {
+		return
+	}
 	msg, err := commands.RenderNotice(m.Outgoing.Notice, o.loc)
 	if err != nil {
 		log.Error("render failed; kept as undeliverable", "err", err)
@@ -99,7 +103,7 @@ func (o *sender) deliver(ctx context.Context, m storage.OutboxMessage) {
 	}
 	var sent *discordgo.Message
 	if err == nil {
-		sent, err = o.send(channelID, msg, "ob"+strconv.FormatInt(m.ID, 10))
+		sent, err = o.send(channelID, msg, outboxNonce(m))
 	}
 	var rest *discordgo.RESTError
 	switch {
@@ -138,14 +142,25 @@ func (o *sender) record(ctx context.Context, log *slog.Logger, err error) {
 	}
 }
 
-// backoff is exponential from one second, capped at ten minutes, with
-// jitter so that many failed messages do not retry in lockstep.
+// backoff is exponential from one second, with jitter so that many failed
+// messages do not retry in lockstep. It is capped at three minutes, inside
+// the few minutes in which Discord matches a nonce: an attempt that Discord
+// did post although its answer was lost (a timeout, a 5xx from a proxy) is
+// recognised by the next one instead of posted twice.
 func backoff(attempts int) time.Duration {
 	d := time.Second << min(attempts, 10)
-	if d > 10*time.Minute {
-		d = 10 * time.Minute
+	if d > 3*time.Minute {
+		d = 3 * time.Minute
 	}
 	return d/2 + rand.N(d/2+1)
+}
+
+// outboxNonce names one outbox row to Discord: the same on every attempt,
+// so with enforce_nonce a resend after a crash returns the message already
+// posted. The row's creation time keeps it unique when row ids come round
+// again, as after restoring a backup. At most 24 characters (Discord: 25).
+func outboxNonce(m storage.OutboxMessage) string {
+	return "ob" + strconv.FormatInt(m.ID, 36) + "." + strconv.FormatInt(m.CreatedAt.UnixMilli(), 36)
 }
 
 func (o *sender) dm(userID string) (string, error) {

@@ -5,9 +5,12 @@ import (
 	"time"
 
 	"github.com/robfig/cron/v3"
+
+	"github.com/referralbot/referralbot/storage"
 )
 
-// sweep runs every due step, then erases texts past their retention.
+// sweep runs every due step, offers waiting requests to referrers whose
+// capacity freed up meanwhile, then erases texts past their retention.
 func (b *Bot) sweep(ctx context.Context) {
 	n, err := b.store.RunDueSteps(ctx, 1000)
 	if n > 0 {
@@ -17,6 +20,12 @@ func (b *Bot) sweep(ctx context.Context) {
 	}
 	if err != nil && ctx.Err() == nil {
 		b.logger.Error("sweep failed", "err", err)
+	}
+	if offered, err := b.store.MatchWaiting(ctx); err != nil && ctx.Err() == nil {
+		b.logger.Error("matching waiting requests failed", "err", err)
+	} else if offered > 0 {
+		b.logger.Info("waiting requests offered", "count", offered)
+		b.sender.poke()
 	}
 	if erased, err := b.store.EraseOldTexts(ctx); err != nil && ctx.Err() == nil {
 		b.logger.Error("retention erase failed", "err", err)
@@ -45,10 +54,8 @@ func (b *Bot) postDigests(ctx context.Context) {
 }
 
 // thisWeeksDigestTime is the first firing of sched in now's ISO week (in
-// loc). Once it has passed, the week's digest is due.
+// loc), the week the digest is keyed by. Once it has passed, the week's
+// digest is due; before it, last week's was posted already.
 func thisWeeksDigestTime(sched cron.Schedule, now time.Time, loc *time.Location) time.Time {
-	t := now.In(loc)
-	day := (int(t.Weekday()) + 6) % 7 // Monday = 0
-	start := time.Date(t.Year(), t.Month(), t.Day()-day, 0, 0, 0, 0, loc)
-	return sched.Next(start.Add(-time.Nanosecond))
+	return sched.Next(storage.WeekStart(now, loc).Add(-time.Nanosecond))
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -104,45 +103,6 @@ func (r *Router) adminRemove(ctx context.Context, c *call) (*discordgo.Interacti
 	return ephemeral(fmt.Sprintf("Removed %s's referrer profile. Offers that were waiting for their answer go to the next referrer.", mention(userID))), nil
 }
 
-// statusOrder lists pending referrers first: they wait for an admin.
-var statusOrder = map[referral.ReferrerStatus]int{referral.Pending: 0, referral.Active: 1, referral.Paused: 2}
-
-// adminReferrers is /referral-admin referrers.
-func (r *Router) adminReferrers(ctx context.Context, c *call) (*discordgo.InteractionResponse, error) {
-	rows, err := r.Store.Referrers(ctx, c.guildID)
-	if err != nil {
-		return nil, err
-	}
-	if len(rows) == 0 {
-		return ephemeral("No referrers yet. Alumni join with /referrer join."), nil
-	}
-	sort.SliceStable(rows, func(i, j int) bool {
-		return statusOrder[rows[i].Referrer.Status] < statusOrder[rows[j].Referrer.Status]
-	})
-	var b strings.Builder
-	fmt.Fprintf(&b, "**Referrers (%d)**\n", len(rows))
-	for n, row := range rows {
-		line := r.referrerLine(row)
-		if b.Len()+len(line)+30 > maxContent {
-			fmt.Fprintf(&b, "…and %d more", len(rows)-n)
-			break
-		}
-		b.WriteString(line)
-	}
-	return ephemeral(b.String()), nil
-}
-
-func (r *Router) referrerLine(row referral.ReferrerRow) string {
-	ref, st := row.Referrer, row.Stats
-	line := fmt.Sprintf("%s · **%s** · %s · %d/%d used · accepted %d, submitted %d, offers %d",
-		mention(ref.UserID), ref.Status, referral.Truncate(companyNames(ref.Companies), 80),
-		st.UsedInWindow, ref.Capacity, st.Accepted, st.Submitted, st.Offers)
-	if !st.LastActivity.IsZero() {
-		line += " · last active " + day(st.LastActivity, r.location())
-	}
-	return line + "\n"
-}
-
 // adminDigestNow is /referral-admin digest-now.
 func (r *Router) adminDigestNow(ctx context.Context, c *call) (*discordgo.InteractionResponse, error) {
 	const setupFirst = "Run /referral-admin setup first to choose the digest channel."
@@ -180,15 +140,14 @@ func (r *Router) adminStats(ctx context.Context, c *call) (*discordgo.Interactio
 			st.Referrers.Active, st.Referrers.Pending, st.Referrers.Paused), Inline: true},
 		&discordgo.MessageEmbedField{Name: "Undeliverable messages", Value: strconv.Itoa(st.Undeliverable) +
 			" (DMs closed and no fallback channel)", Inline: true},
-		&discordgo.MessageEmbedField{Name: "All time", Value: fmt.Sprintf("%d requests · %d matched · %d submitted · %d screens · %d interviews · %d offers",
-			w.Total.Requests, w.Total.Matched, w.Total.Submitted, w.Total.Screens, w.Total.Interviews, w.Total.Offers)},
+		&discordgo.MessageEmbedField{Name: "All time", Value: totalsLine(w.Total)},
 	)
 	desc := companyRows(st.Companies)
 	if wanted := wantedLine(w.Wanted); wanted != "" {
 		desc += "\n\n" + wanted
 	}
 	return ephemeralEmbed("", &discordgo.MessageEmbed{
-		Title:       "Referral stats, week " + w.Week,
+		Title:       "Referral stats, the last 7 days (week " + w.Week + ")",
 		Description: desc,
 		Fields:      fields,
 	}), nil

@@ -32,6 +32,7 @@ const (
 var idRoutes = []string{
 	routeOfferAccept, routeOfferDecline, routeReqSubmitted, routeReqNoNews,
 	routeReqKeep, routeDraftEdit, routeModalDraft,
+	routeAdminReferrers, routeReportAsk, routeReportConfirm, routeReportCancel, routeVerifyEnter, routeVerifyModal,
 }
 
 // buttonOutcomes are the outcomes a follow-up button may carry; "no

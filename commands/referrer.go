@@ -65,6 +65,10 @@ func (r *Router) referrerJoin(ctx context.Context, c *call) (*discordgo.Interact
 	case referral.Pending:
 		b.WriteString("You're **pending until an admin approves you** (/referral-admin approve). Students share their resume and story with referrers, so the server decides who refers; you get no offers meanwhile.\n")
 	case referral.Paused:
+		if res.Created { // a new profile starts paused only while a report about them is open
+			b.WriteString("You're **paused until a server admin has looked at a report** about you, so no offers come to you.\n")
+			break
+		}
 		b.WriteString("You're **paused**, so no offers come to you; /referrer resume turns them back on.\n")
 	}
 	if n := len(res.Offered); n > 0 {
@@ -177,19 +181,13 @@ func (r *Router) referrerProfile(ctx context.Context, c *call) (*discordgo.Inter
 	return ephemeralEmbed("", &discordgo.MessageEmbed{Title: "Your referrer profile", Fields: fields}), nil
 }
 
-// referrerVerify is /referrer verify email:. Sending codes is not built
-// yet, so the reply says so rather than pretending a mail went out.
-func (r *Router) referrerVerify(ctx context.Context, c *call) (*discordgo.InteractionResponse, error) {
-	if !r.SMTPEnabled {
-		return ephemeral("Email verification is not configured on this server, so I can't send you a code. An admin can approve you as a referrer with /referral-admin approve instead."), nil
-	}
-	return ephemeral("Email verification is not available yet in this version of the bot; no email was sent. An admin can approve you with /referral-admin approve meanwhile."), nil
-}
-
 // referrerRefusal words the refusals of the referrer commands.
 func referrerRefusal(err error) error {
 	if errors.Is(err, referral.ErrNotReferrer) || errors.Is(err, referral.ErrNoReferrerHere) || errors.Is(err, referral.ErrNotFound) {
 		return refusal(noProfile)
+	}
+	if errors.Is(err, referral.ErrUnderReview) {
+		return refusal("A student reported a problem, so you're paused until a server admin has looked at it; only an admin can end this pause. Nothing changed.")
 	}
 	return err
 }

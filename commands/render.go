@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"bytes"
 	"fmt"
 	"hash/fnv"
 	"net/url"
@@ -58,6 +59,10 @@ func RenderNotice(n referral.Notice, loc *time.Location) (*discordgo.MessageSend
 		m = text("Your pause is over: you receive referral offers again. Need more time? Use /referrer pause.")
 	case referral.NoticeDMClosed:
 		m = renderDMClosed(n)
+	case referral.NoticeReport:
+		m = renderReport(n)
+	case referral.NoticeRoleLost:
+		m = renderRoleLost(n)
 	case referral.NoticeDigest:
 		if n.Digest == nil {
 			return nil, fmt.Errorf("render %s notice: no digest", n.Kind)
@@ -187,8 +192,11 @@ func renderAccepted(n referral.Notice) *discordgo.MessageSend {
 	b.WriteString("- Most people hear something within one to two weeks.\n")
 	b.WriteString("- If your resume gets through, a recruiter usually calls first for a short check of the basics: are you actively looking, can you work full time, do you need visa sponsorship.\n")
 	b.WriteString("- Technical interviews follow, mostly coding and algorithms, sometimes system design or behavioural questions. It can all take two or three weeks, or a month and more.\n")
-	b.WriteString("- A referral gets your resume seen; how well you fit the role decides the rest. A thank-you to your referrer is always welcome.")
-	return text(b.String())
+	b.WriteString("- A referral gets your resume seen; how well you fit the role decides the rest. A thank-you to your referrer is always welcome.\n")
+	b.WriteString("Something wrong, like being asked for money or your details misused? **Report** tells the server's admins.")
+	m := text(b.String())
+	m.Components = []discordgo.MessageComponent{row(button("Report", reportAskID(n.RequestID), discordgo.SecondaryButton))}
+	return m
 }
 
 func renderSubmitted(n referral.Notice, loc *time.Location) *discordgo.MessageSend {
@@ -315,6 +323,13 @@ func digestLabels(d referral.Digest) []*discordgo.MessageEmbedField {
 	}
 }
 
+// renderDigest is the weekly digest: the week's numbers under the
+// contract's labels, the median time to accept, the all-time totals, who
+// is wanted, thanks to the week's referrers (mentions that ping no one),
+// a tip for students, and a chart of the last eight weeks as an attached
+// PNG. Everything the chart shows is in the text too, so the digest reads
+// the same without images; if drawing fails it is posted without one.
+// Nothing private: no intros, links or resumes.
 func renderDigest(d referral.Digest, loc *time.Location) *discordgo.MessageSend {
 	title := "Referral digest, week " + d.Week
 	if !d.From.IsZero() && !d.To.IsZero() {
@@ -326,10 +341,9 @@ func renderDigest(d referral.Digest, loc *time.Location) *discordgo.MessageSend 
 	if d.MedianAccept > 0 {
 		median = humanDuration(d.MedianAccept)
 	}
-	fields = append(fields, &discordgo.MessageEmbedField{Name: "Median time to accept", Value: median})
-	if chart := weekChart(d.History); chart != "" {
-		fields = append(fields, &discordgo.MessageEmbedField{Name: "Last weeks", Value: chart})
-	}
+	fields = append(fields,
+		&discordgo.MessageEmbedField{Name: "Median time to accept", Value: median},
+		&discordgo.MessageEmbedField{Name: "All time", Value: totalsLine(d.Total)})
 
 	var desc []string
 	if wanted := wantedLine(d.Wanted); wanted != "" {
@@ -341,18 +355,65 @@ func renderDigest(d referral.Digest, loc *time.Location) *discordgo.MessageSend 
 	}
 	desc = append(desc, "Tip: "+digestTip(d.Week))
 
-	t := d.Total
-	return &discordgo.MessageSend{
-		Embeds: []*discordgo.MessageEmbed{{
-			Title:       title,
-			Description: strings.Join(desc, "\n\n"),
-			Color:       0x57F287,
-			Fields:      fields,
-			Footer: &discordgo.MessageEmbedFooter{Text: fmt.Sprintf("All time: %d requests, %d matched, %d referrals submitted, %d offers",
-				t.Requests, t.Matched, t.Submitted, t.Offers)},
-		}},
-		AllowedMentions: noPings(),
+	e := &discordgo.MessageEmbed{
+		Title:       title,
+		Description: strings.Join(desc, "\n\n"),
+		Color:       0x57F287,
+		Fields:      fields,
 	}
+	m := &discordgo.MessageSend{Embeds: []*discordgo.MessageEmbed{e}, AllowedMentions: noPings()}
+	if len(d.History) == 0 {
+		return m
+	}
+	png, err := digestChart(d.History)
+	if err != nil {
+		// No chart: the weeks as text lines instead.
+		e.Fields = append(e.Fields, &discordgo.MessageEmbedField{Name: "Last weeks", Value: weekChart(d.History)})
+		return m
+	}
+	name := digestChartName(d.Week)
+	m.Files = []*discordgo.File{{Name: name, ContentType: "image/png", Reader: bytes.NewReader(png)}}
+	e.Image = &discordgo.MessageEmbedImage{URL: "attachment://" + name}
+	e.Fields = append(e.Fields, &discordgo.MessageEmbedField{Name: fmt.Sprintf("Last %d weeks", min(len(d.History), chartWeeks)), Value: historyLine(d.History)})
+	return m
+}
+
+// digestChartName is the chart's file name, e.g. digest-2026-W48.png;
+// attachment:// URLs want plain characters.
+func digestChartName(week string) string {
+	safe := strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' {
+			return r
+		}
+		return -1
+	}, referral.Truncate(week, 20))
+	if safe == "" {
+		safe = "week"
+	}
+	return "digest-" + safe + ".png"
+}
+
+// totalsLine is a server's all-time numbers in one line.
+func totalsLine(t referral.Totals) string {
+	return fmt.Sprintf("%s · %d matched · %s · %s · %s · %s",
+		plural(t.Requests, "request", "requests"), t.Matched, plural(t.Submitted, "referral submitted", "referrals submitted"),
+		plural(t.Screens, "recruiter screen", "recruiter screens"), plural(t.Interviews, "interview", "interviews"), plural(t.Offers, "offer", "offers"))
+}
+
+// historyLine sums the chart's weeks for readers without images.
+func historyLine(weeks []referral.WeekCounts) string {
+	if len(weeks) > chartWeeks {
+		weeks = weeks[len(weeks)-chartWeeks:]
+	}
+	var sum referral.WeekCounts
+	for _, w := range weeks {
+		sum.Requests += w.Requests
+		sum.Submitted += w.Submitted
+		sum.Interviews += w.Interviews
+		sum.Offers += w.Offers
+	}
+	return fmt.Sprintf("%s · %s · %s · %s (chart below)", plural(sum.Requests, "new request", "new requests"),
+		plural(sum.Submitted, "referral submitted", "referrals submitted"), plural(sum.Interviews, "interview", "interviews"), plural(sum.Offers, "offer", "offers"))
 }
 
 // wantedLine names the companies with waiting requests, most wanted first.
@@ -385,10 +446,11 @@ func listCapped(items []string, max int) string {
 	return strings.Join(items[:max], ", ") + fmt.Sprintf(" and %d more", len(items)-max)
 }
 
-// weekChart draws the last weeks' requests as bars, oldest first.
+// weekChart is the chart's weeks as text, oldest first, for a digest
+// whose chart could not be drawn.
 func weekChart(weeks []referral.WeekCounts) string {
-	if len(weeks) > 8 {
-		weeks = weeks[len(weeks)-8:]
+	if len(weeks) > chartWeeks {
+		weeks = weeks[len(weeks)-chartWeeks:]
 	}
 	top := 0
 	for _, w := range weeks {
@@ -397,10 +459,11 @@ func weekChart(weeks []referral.WeekCounts) string {
 	var lines []string
 	for _, w := range weeks {
 		bar := ""
-		if top > 0 {
-			bar = strings.Repeat("▇", (w.Requests*10+top-1)/top)
+		if top > 0 && w.Requests > 0 {
+			bar = strings.Repeat("▇", (w.Requests*10+top-1)/top) + " "
 		}
-		lines = append(lines, fmt.Sprintf("`%s` %s %d requests · %d submitted · %d offers", referral.Truncate(w.Week, 10), bar, w.Requests, w.Submitted, w.Offers))
+		lines = append(lines, fmt.Sprintf("`%s` %s%d requests · %d submitted · %d interviews · %d offers",
+			referral.Truncate(weekLabel(w.Week), 10), bar, w.Requests, w.Submitted, w.Interviews, w.Offers))
 	}
 	return strings.Join(lines, "\n")
 }
@@ -418,14 +481,17 @@ func humanDuration(d time.Duration) string {
 	return fmt.Sprintf("%d min", max(1, int(d/time.Minute)))
 }
 
+// digestTips are for students, one a week, drawn from how referrals work
+// (shared/background/referral-process.txt).
 var digestTips = []string{
-	"Students: say who you are, which role you want and why you fit in your intro; specific requests get accepted faster.",
-	"Students: link the job posting itself, not the careers home page, and a resume anyone with the link can open.",
-	"Referrers: press Referral submitted once it's in, so the student knows and the follow-ups start.",
-	"A referral gets a resume seen; fit with the role decides the rest. Tailor your resume to each posting.",
-	"Not selected this time? The Keep me in mind button asks your referrer to remember you for future openings.",
-	"Referrers: away for a while? /referrer pause days:14 and offers go to someone else meanwhile.",
-	"Hearing back often takes one to two weeks, and the whole process a month or more. Keep applying meanwhile.",
+	"A generic \"can you refer me?\" rarely works. Say who you are, which role you want and why you fit, briefly and specifically.",
+	"Keep your request concise, friendly and specific, and link a resume that anyone with the link can open.",
+	"After a referral, most people hear back within one to two weeks. Watch your email, spam folder included.",
+	"The first call is usually a short recruiter screen: are you actively looking, open to full-time roles, in need of visa support? Have your answers ready.",
+	"Technical interviews mostly cover algorithms, sometimes system design or behavioural questions. Practise all three.",
+	"The whole process can take two or three weeks, or a month and more. Keep applying elsewhere meanwhile.",
+	"A referral gets your resume seen, not an offer: how well you fit what the role needs decides the rest. Tailor your resume to each posting.",
+	"Not selected this time? Don't be discouraged: Keep me in mind asks your referrer to remember you for future openings.",
 }
 
 // digestTip picks a tip by week, so each week shows another one.

@@ -115,7 +115,7 @@ func TestRenderNoticeButtons(t *testing.T) {
 		{referral.NoticeReminder, "Referral submitted", "req/submitted/1234567"},
 		{referral.NoticeFollowUp, "Recruiter screen,Interviewing,Offer,Rejected,No news yet",
 			"req/outcome/1234567/screen,req/outcome/1234567/interview,req/outcome/1234567/offer,req/outcome/1234567/rejected,req/nonews/1234567"},
-		{referral.NoticeAccepted, "", ""},
+		{referral.NoticeAccepted, "Report", "report/ask/1234567"},
 		{referral.NoticeDigest, "", ""},
 	}
 	for _, tt := range tests {

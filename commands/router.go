@@ -24,6 +24,7 @@ type Router struct {
 	Location    *time.Location // dates shown to users
 	Policy      referral.Policy
 	SMTPEnabled bool
+	Mailer      Mailer // sends /referrer verify codes; nil = verification off
 	Logger      *slog.Logger
 	// Observe, when set, is told of every interaction: a short label
 	// ("referral request", "button offer/accept", "modal request"), the
@@ -86,6 +87,13 @@ var componentRoutes = map[string]handler{
 	routeModalDraft:    (*Router).requestModalSubmit,
 	routeForgetConfirm: (*Router).forgetConfirm,
 	routeForgetCancel:  (*Router).forgetCancel,
+
+	routeAdminReferrers: adminOnly((*Router).adminReferrersPage),
+	routeReportAsk:      (*Router).reportAsk,
+	routeReportConfirm:  (*Router).reportConfirm,
+	routeReportCancel:   (*Router).reportCancel,
+	routeVerifyEnter:    (*Router).verifyEnter,
+	routeVerifyModal:    (*Router).verifyModalSubmit,
 }
 
 // refusal is an answer to the user for an action that was not done. Its
@@ -194,7 +202,7 @@ func route(i *discordgo.Interaction, c *call) (string, handler, error) {
 			return kind + " unknown", nil, refusal(unknownButton)
 		}
 		c.id = id
-		if kind == "modal" {
+		if kind == "modal" && id.Route != routeVerifyModal {
 			return "modal request", h, nil
 		}
 		return kind + " " + id.Route, h, nil

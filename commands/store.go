@@ -24,6 +24,15 @@ type Store interface {
 	Referrers(ctx context.Context, guildID string) ([]referral.ReferrerRow, error)
 	Companies(ctx context.Context, guildID string) ([]referral.Company, error)
 
+	// Trust: the admins' list, students' reports, and work-email
+	// verification (only the domain and a salted hash of the code are kept).
+	ReferrerOverview(ctx context.Context, guildID string) (referral.TrustOverview, error)
+	ReportReferrer(ctx context.Context, requestID int64, studentID string) (referral.ReportResult, error)
+	StartVerification(ctx context.Context, in referral.VerifyStart) (referral.VerifyTicket, error)
+	VerificationMailed(ctx context.Context, codeID int64, sentAt time.Time, failure string) error
+	VerificationStatus(ctx context.Context, codeID int64, userID string) (referral.VerifyTicket, error)
+	CheckCode(ctx context.Context, codeID int64, userID, code string) (referral.VerifyResult, error)
+
 	SaveDraft(ctx context.Context, d referral.DraftRequest) (int64, error)
 	Draft(ctx context.Context, id int64) (referral.DraftRequest, error)
 	CreateRequest(ctx context.Context, in referral.NewRequest) (referral.Submission, error)

@@ -5,126 +5,197 @@ import (
 	"database/sql"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/referralbot/referralbot/referral"
 )
 
 // WeekKey is the ISO week of t in loc, e.g. "2026-W48": one digest each.
+// Sunday 23:30 and Monday 00:30 local time are in different weeks whatever
+// the UTC offset.
 func WeekKey(t time.Time, loc *time.Location) string {
 	y, w := t.In(loc).ISOWeek()
 	return fmt.Sprintf("%d-W%02d", y, w)
 }
 
-// weekStart is Monday 00:00 in loc of t's ISO week.
-func weekStart(t time.Time, loc *time.Location) time.Time {
+// WeekStart is Monday 00:00 in loc of t's ISO week: the scheduler looks
+// for the week's digest time from there.
+func WeekStart(t time.Time, loc *time.Location) time.Time {
 	t = t.In(loc)
 	day := (int(t.Weekday()) + 6) % 7 // Monday = 0
 	return time.Date(t.Year(), t.Month(), t.Day()-day, 0, 0, 0, 0, loc)
 }
 
-// digest computes a server's numbers for the seven days before now.
+// chartWeeks is how many weeks the digest's chart shows.
+const chartWeeks = 8
+
+// The digest's queries. Each one reads a range of one server's rows
+// through an index (see TestDigestQueriesUseIndexes); none scans the
+// events of every server or of every company.
+const (
+	// eventWhat names what an event counts as: created, accepted,
+	// submitted, outcome:screen, outcome:interview, outcome:offer.
+	eventWhat = `kind || CASE WHEN kind = 'outcome' THEN ':' || detail ELSE '' END`
+
+	// qDigestWeeks counts the events of the last chartWeeks windows;
+	// window 0 ends now. The bounds are filled in by weekBuckets.
+	qDigestWeeks = `SELECT CASE %s ELSE %d END, ` + eventWhat + `, COUNT(*) FROM events
+		WHERE guild_id = ? AND at >= ? AND at < ? AND kind IN ('created', 'accepted', 'submitted', 'outcome') GROUP BY 1, 2`
+
+	// qDigestTotals counts everything before now.
+	qDigestTotals = `SELECT ` + eventWhat + `, COUNT(*) FROM events
+		WHERE guild_id = ? AND at < ? AND kind IN ('created', 'accepted', 'submitted', 'outcome') GROUP BY 1`
+
+	// qDigestWaits is the time from request to accept of the week's accepts.
+	qDigestWaits = `SELECT e.at - r.created_at FROM events e JOIN requests r ON r.id = e.request_id
+		WHERE e.guild_id = ? AND e.at >= ? AND e.at < ? AND e.kind = 'accepted' ORDER BY 1`
+
+	// qDigestWanted lists companies whose requests wait because no
+	// referrer is free: most waiting first, then the longest waiting.
+	qDigestWanted = `SELECT MIN(company_name), COUNT(*) FROM requests WHERE guild_id = ? AND state = 'waiting'
+		GROUP BY company_key ORDER BY COUNT(*) DESC, MIN(created_at), MIN(company_name) LIMIT 15`
+
+	// qDigestThanks lists the week's referrers, whoever accepted or
+	// submitted, busiest first; forgotten users have no id left.
+	qDigestThanks = `SELECT actor_id FROM events WHERE guild_id = ? AND at >= ? AND at < ? AND kind IN ('accepted', 'submitted') AND actor_id != ''
+		GROUP BY actor_id ORDER BY COUNT(*) DESC, MIN(at), actor_id`
+
+	// qDigestDue lists the servers whose week has no digest yet and whose
+	// digest channel was set before the week's scheduled time.
+	qDigestDue = `SELECT g.guild_id FROM guild_settings g WHERE g.digest_channel_id != '' AND g.digest_since <= ?
+		AND NOT EXISTS (SELECT 1 FROM digests d WHERE d.guild_id = g.guild_id AND d.week = ?) ORDER BY g.guild_id`
+)
+
+// weekBuckets returns the query counting events by week and its bounds:
+// bounds[i] is where window i starts and bounds[i-1] where it ends, one
+// calendar week apart in loc, so a daylight-saving change neither shifts
+// nor drops a week.
+func weekBuckets(now time.Time, loc *time.Location) (query string, bounds []time.Time) {
+	local := now.In(loc)
+	bounds = make([]time.Time, chartWeeks+1)
+	bounds[0] = now
+	var cases strings.Builder
+	for i := 1; i <= chartWeeks; i++ {
+		bounds[i] = local.AddDate(0, 0, -7*i)
+		if i < chartWeeks {
+			fmt.Fprintf(&cases, "WHEN at >= ? THEN %d ", i-1)
+		}
+	}
+	return fmt.Sprintf(qDigestWeeks, cases.String(), chartWeeks-1), bounds
+}
+
+// digest computes a server's numbers for the week (seven calendar days in
+// the configured time zone) before now.
 func (s *Store) digest(ctx context.Context, q querier, guildID string, now time.Time) (referral.Digest, error) {
 	loc := s.loc()
-	d := referral.Digest{GuildID: guildID, Week: WeekKey(now, loc), From: now.Add(-7 * 24 * time.Hour).UTC(), To: now.UTC()}
-	counts := func(from, to time.Time) (map[string]int, error) {
-		rows, err := q.QueryContext(ctx, `SELECT kind || CASE WHEN kind = 'outcome' THEN ':' || detail ELSE '' END, COUNT(*)
-			FROM events WHERE guild_id = ? AND at >= ? AND at < ? GROUP BY 1`, guildID, ms(from), ms(to))
-		if err != nil {
-			return nil, err
-		}
-		defer rows.Close()
-		m := map[string]int{}
-		for rows.Next() {
-			var k string
-			var n int
-			if err := rows.Scan(&k, &n); err != nil {
-				return nil, err
-			}
-			m[k] = n
-		}
-		return m, rows.Err()
+	query, bounds := weekBuckets(now, loc)
+	d := referral.Digest{GuildID: guildID, Week: WeekKey(now, loc), From: bounds[1].UTC(), To: now.UTC()}
+
+	// The week and the chart's weeks in one pass over the index.
+	args := make([]any, 0, chartWeeks+2)
+	for _, b := range bounds[1:chartWeeks] {
+		args = append(args, ms(b))
 	}
-	week, err := counts(d.From, d.To)
+	args = append(args, guildID, ms(bounds[chartWeeks]), ms(now))
+	weeks := make([]map[string]int, chartWeeks)
+	for i := range weeks {
+		weeks[i] = map[string]int{}
+	}
+	err := eachRow(ctx, q, query, args, func(rows *sql.Rows) error {
+		var i, n int
+		var what string
+		if err := rows.Scan(&i, &what, &n); err != nil {
+			return err
+		}
+		if i >= 0 && i < chartWeeks {
+			weeks[i][what] = n
+		}
+		return nil
+	})
 	if err != nil {
 		return d, err
 	}
+	week := weeks[0]
 	d.NewRequests, d.Matched, d.Submitted = week["created"], week["accepted"], week["submitted"]
 	d.Screens, d.Interviews, d.Offers = week["outcome:screen"], week["outcome:interview"], week["outcome:offer"]
-	all, err := counts(time.Unix(0, 0), now.Add(time.Millisecond))
+	for i := chartWeeks - 1; i >= 0; i-- { // oldest first
+		c := weeks[i]
+		d.History = append(d.History, referral.WeekCounts{Week: WeekKey(bounds[i], loc), Requests: c["created"],
+			Submitted: c["submitted"], Interviews: c["outcome:interview"], Offers: c["outcome:offer"]})
+	}
+
+	all := map[string]int{}
+	err = eachRow(ctx, q, qDigestTotals, []any{guildID, ms(now)}, func(rows *sql.Rows) error {
+		var what string
+		var n int
+		err := rows.Scan(&what, &n)
+		all[what] = n
+		return err
+	})
 	if err != nil {
 		return d, err
 	}
 	d.Total = referral.Totals{Requests: all["created"], Matched: all["accepted"], Submitted: all["submitted"],
 		Screens: all["outcome:screen"], Interviews: all["outcome:interview"], Offers: all["outcome:offer"]}
 
-	// Median time from request to accept, over this week's accepts.
-	rows, err := q.QueryContext(ctx, `SELECT e.at - r.created_at FROM events e JOIN requests r ON r.id = e.request_id
-		WHERE e.guild_id = ? AND e.kind = 'accepted' AND e.at >= ? AND e.at < ? ORDER BY 1`, guildID, ms(d.From), ms(d.To))
-	if err != nil {
-		return d, err
-	}
 	var waits []int64
-	for rows.Next() {
+	err = eachRow(ctx, q, qDigestWaits, []any{guildID, ms(bounds[1]), ms(now)}, func(rows *sql.Rows) error {
 		var w int64
-		if err := rows.Scan(&w); err != nil {
-			rows.Close()
-			return d, err
-		}
+		err := rows.Scan(&w)
 		waits = append(waits, w)
-	}
-	rows.Close()
-	if n := len(waits); n > 0 {
-		med := waits[n/2]
-		if n%2 == 0 {
-			med = (waits[n/2-1] + waits[n/2]) / 2
-		}
-		d.MedianAccept = time.Duration(med) * time.Millisecond
-	}
-
-	// Companies whose requests wait because nobody is free.
-	rows, err = q.QueryContext(ctx, `SELECT company_name, COUNT(*) FROM requests WHERE guild_id = ? AND state = 'waiting'
-		GROUP BY company_key ORDER BY 2 DESC, 1 LIMIT 10`, guildID)
+		return err
+	})
 	if err != nil {
 		return d, err
 	}
-	for rows.Next() {
+	d.MedianAccept = median(waits)
+
+	err = eachRow(ctx, q, qDigestWanted, []any{guildID}, func(rows *sql.Rows) error {
 		var w referral.Wanted
-		if err := rows.Scan(&w.Company, &w.Waiting); err != nil {
-			rows.Close()
-			return d, err
-		}
+		err := rows.Scan(&w.Company, &w.Waiting)
 		d.Wanted = append(d.Wanted, w)
-	}
-	rows.Close()
-
-	// The week's referrers: whoever accepted or submitted.
-	rows, err = q.QueryContext(ctx, `SELECT actor_id FROM events WHERE guild_id = ? AND at >= ? AND at < ? AND kind IN ('accepted', 'submitted') AND actor_id != ''
-		GROUP BY actor_id ORDER BY COUNT(*) DESC, MIN(at)`, guildID, ms(d.From), ms(d.To))
+		return err
+	})
 	if err != nil {
 		return d, err
 	}
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return d, err
-		}
-		d.ThankReferrers = append(d.ThankReferrers, id)
-	}
-	rows.Close()
 
-	// Eight weeks for the chart, oldest first.
-	for i := 7; i >= 0; i-- {
-		to := now.Add(-time.Duration(i) * 7 * 24 * time.Hour)
-		c, err := counts(to.Add(-7*24*time.Hour), to)
-		if err != nil {
-			return d, err
-		}
-		d.History = append(d.History, referral.WeekCounts{Week: WeekKey(to, loc), Requests: c["created"], Submitted: c["submitted"],
-			Interviews: c["outcome:interview"], Offers: c["outcome:offer"]})
+	err = eachRow(ctx, q, qDigestThanks, []any{guildID, ms(bounds[1]), ms(now)}, func(rows *sql.Rows) error {
+		var id string
+		err := rows.Scan(&id)
+		d.ThankReferrers = append(d.ThankReferrers, id)
+		return err
+	})
+	return d, err
+}
+
+// median of sorted millisecond waits; 0 for none.
+func median(sorted []int64) time.Duration {
+	n := len(sorted)
+	if n == 0 {
+		return 0
 	}
-	return d, nil
+	m := sorted[n/2]
+	if n%2 == 0 {
+		m = (sorted[n/2-1] + sorted[n/2]) / 2
+	}
+	return time.Duration(m) * time.Millisecond
+}
+
+// eachRow runs query and calls fn for each row.
+func eachRow(ctx context.Context, q querier, query string, args []any, fn func(*sql.Rows) error) error {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := fn(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }
 
 func (s *Store) loc() *time.Location {
@@ -162,33 +233,34 @@ func (s *Store) PostDigestNow(ctx context.Context, guildID string, now time.Time
 }
 
 // PostWeeklyDigests queues the week's digest for every server with a digest
-// channel that has none yet this week and had its channel before
-// scheduledAt (this week's scheduled time). It returns the servers posted to.
+// channel that has none yet this week (the ISO week of now in the store's
+// time zone) and had its channel before scheduledAt, this week's scheduled
+// time: a server set up after it waits for next week. It returns the
+// servers posted to.
 func (s *Store) PostWeeklyDigests(ctx context.Context, now, scheduledAt time.Time) ([]string, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT guild_id FROM guild_settings WHERE digest_channel_id != '' AND digest_since <= ?
-		AND guild_id NOT IN (SELECT guild_id FROM digests WHERE week = ?)`, ms(scheduledAt), WeekKey(now, s.loc()))
+	week := WeekKey(now, s.loc())
+	var guilds []string
+	err := eachRow(ctx, s.read, qDigestDue, []any{ms(scheduledAt), week}, func(rows *sql.Rows) error {
+		var g string
+		err := rows.Scan(&g)
+		guilds = append(guilds, g)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("weekly digests: %w", err)
 	}
-	var guilds []string
-	for rows.Next() {
-		var g string
-		if err := rows.Scan(&g); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("weekly digests: %w", err)
-		}
-		guilds = append(guilds, g)
-	}
-	rows.Close()
 	var posted []string
 	for _, g := range guilds {
+		queued := false
 		err := s.tx(ctx, func(tx *sql.Tx, _ time.Time) error {
-			res, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO digests (guild_id, week, posted_at) VALUES (?, ?, ?)`, g, WeekKey(now, s.loc()), ms(now))
+			// The insert decides: a digest-now or a second bot that got
+			// here first leaves nothing to do.
+			res, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO digests (guild_id, week, posted_at) VALUES (?, ?, ?)`, g, week, ms(now))
 			if err != nil {
 				return err
 			}
-			if n, _ := res.RowsAffected(); n == 0 {
-				return nil // posted meanwhile
+			if n, err := res.RowsAffected(); err != nil || n == 0 {
+				return err
 			}
 			st, err := guildSettings(ctx, tx, g)
 			if err != nil {
@@ -198,32 +270,48 @@ func (s *Store) PostWeeklyDigests(ctx context.Context, now, scheduledAt time.Tim
 			if err != nil {
 				return err
 			}
-			posted = append(posted, g)
+			queued = true
 			return enqueue(ctx, tx, now, referral.Outgoing{GuildID: g, ChannelID: st.DigestChannelID, Notice: referral.Notice{Kind: referral.NoticeDigest, Digest: &d}}, 0)
 		})
 		if err != nil {
 			return posted, fmt.Errorf("weekly digest for %s: %w", g, err)
 		}
+		if queued {
+			posted = append(posted, g)
+		}
 	}
 	return posted, nil
 }
 
-// WeekStart is exported for the scheduler: Monday 00:00 of t's week in loc.
-func WeekStart(t time.Time, loc *time.Location) time.Time { return weekStart(t, loc) }
+// The queries of /referral-admin stats besides the digest's.
+const (
+	qStatsReferrers = `SELECT COALESCE(SUM(status = 'active'), 0), COALESCE(SUM(status = 'pending'), 0), COALESCE(SUM(status = 'paused'), 0)
+		FROM referrers WHERE guild_id = ?`
+	qStatsUndeliverable    = `SELECT COUNT(*) FROM outbox WHERE guild_id = ? AND failed_at IS NOT NULL AND last_error NOT LIKE '%pinged in fallback%'`
+	qStatsCompanyReferrers = `SELECT c.company_key, MIN(c.company_name), COUNT(*) FROM referrers r JOIN referrer_companies c ON c.referrer_id = r.id
+		WHERE r.guild_id = ? AND r.status = 'active' GROUP BY c.company_key`
+	qStatsCompanyRequests = `SELECT company_key, MIN(company_name), COALESCE(SUM(state = 'waiting'), 0),
+			COALESCE(SUM(state IN ('waiting', 'offered', 'accepted')), 0), COALESCE(SUM(submitted_at IS NOT NULL), 0)
+		FROM requests WHERE guild_id = ? GROUP BY company_key`
+)
 
 // Stats are the server's numbers for /referral-admin stats.
 func (s *Store) Stats(ctx context.Context, guildID string, now time.Time) (referral.Stats, error) {
 	var st referral.Stats
-	var err error
-	if st.Week, err = s.digest(ctx, s.read, guildID, now); err != nil {
-		return st, fmt.Errorf("stats: %w", err)
-	}
-	err = s.read.QueryRowContext(ctx, `SELECT COALESCE(SUM(status = 'active'), 0), COALESCE(SUM(status = 'pending'), 0), COALESCE(SUM(status = 'paused'), 0)
-		FROM referrers WHERE guild_id = ?`, guildID).Scan(&st.Referrers.Active, &st.Referrers.Pending, &st.Referrers.Paused)
+	// One read transaction: every number from the same snapshot.
+	q, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return st, fmt.Errorf("stats: %w", err)
 	}
-	if err := s.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM outbox WHERE guild_id = ? AND failed_at IS NOT NULL AND last_error NOT LIKE '%pinged in fallback%'`, guildID).
+	defer q.Rollback()
+	if st.Week, err = s.digest(ctx, q, guildID, now); err != nil {
+		return st, fmt.Errorf("stats: %w", err)
+	}
+	err = q.QueryRowContext(ctx, qStatsReferrers, guildID).Scan(&st.Referrers.Active, &st.Referrers.Pending, &st.Referrers.Paused)
+	if err != nil {
+		return st, fmt.Errorf("stats: %w", err)
+	}
+	if err := q.QueryRowContext(ctx, qStatsUndeliverable, guildID).
 		Scan(&st.Undeliverable); err != nil {
 		return st, fmt.Errorf("stats: %w", err)
 	}
@@ -236,8 +324,7 @@ func (s *Store) Stats(ctx context.Context, guildID string, now time.Time) (refer
 		}
 		return c
 	}
-	rows, err := s.read.QueryContext(ctx, `SELECT c.company_key, MIN(c.company_name), COUNT(*) FROM referrer_companies c JOIN referrers r ON r.id = c.referrer_id
-		WHERE r.guild_id = ? AND r.status = 'active' GROUP BY c.company_key`, guildID)
+	rows, err := q.QueryContext(ctx, qStatsCompanyReferrers, guildID)
 	if err != nil {
 		return st, fmt.Errorf("stats: %w", err)
 	}
@@ -251,9 +338,7 @@ func (s *Store) Stats(ctx context.Context, guildID string, now time.Time) (refer
 		get(key, name).Referrers = n
 	}
 	rows.Close()
-	rows, err = s.read.QueryContext(ctx, `SELECT company_key, MIN(company_name), COALESCE(SUM(state = 'waiting'), 0),
-			COALESCE(SUM(state IN ('waiting', 'offered', 'accepted')), 0), COALESCE(SUM(submitted_at IS NOT NULL), 0)
-		FROM requests WHERE guild_id = ? GROUP BY company_key`, guildID)
+	rows, err = q.QueryContext(ctx, qStatsCompanyRequests, guildID)
 	if err != nil {
 		return st, fmt.Errorf("stats: %w", err)
 	}

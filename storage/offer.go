@@ -16,7 +16,7 @@ func (s *Store) candidates(ctx context.Context, tx *sql.Tx, now time.Time, r ref
 	rows, err := tx.QueryContext(ctx, `SELECT rf.user_id, rf.status, rf.school, rf.roles, rf.capacity, rf.verified_domain, rf.last_offered_at,
 			(SELECT COUNT(*) FROM offers o WHERE o.guild_id = rf.guild_id AND o.referrer_user_id = rf.user_id
 				AND (o.state = 'pending' OR (o.state = 'accepted' AND o.answered_at >= ?))),
-			EXISTS (SELECT 1 FROM offers o WHERE o.request_id = ? AND o.referrer_user_id = rf.user_id)
+			EXISTS (SELECT 1 FROM offers o WHERE o.request_id = ? AND o.referrer_user_id = rf.user_id AND o.reason != 'undelivered')
 		FROM referrer_companies c JOIN referrers rf ON rf.id = c.referrer_id
 		WHERE c.company_key = ? AND rf.guild_id = ?`,
 		ms(now.Add(-referral.CapacityWindow)), r.ID, r.Company.Key, r.GuildID)
@@ -77,11 +77,13 @@ func (s *Store) offerNext(ctx context.Context, tx *sql.Tx, now time.Time, r *ref
 	if err := addEvent(ctx, tx, now, *r, "offered", best, ""); err != nil {
 		return false, err
 	}
-	if err := addStep(ctx, tx, referral.StepOfferTimeout, offerID, 0, now.Add(s.Policy.OfferTimeout)); err != nil {
+	due := now.Add(s.Policy.OfferTimeout)
+	if err := addStep(ctx, tx, referral.StepOfferTimeout, offerID, 0, due); err != nil {
 		return false, err
 	}
-	return true, enqueue(ctx, tx, now, referral.Outgoing{GuildID: r.GuildID, UserID: best,
-		Notice: referral.OfferNotice(*r, offerID, best, domains[best])}, r.ID)
+	n := referral.OfferNotice(*r, offerID, best, domains[best])
+	n.Due = due // the offer says when it moves on by itself
+	return true, enqueue(ctx, tx, now, referral.Outgoing{GuildID: r.GuildID, UserID: best, Notice: n}, r.ID)
 }
 
 // moveOn asks the next referrer after an offer ended, telling the student
@@ -228,7 +230,9 @@ func (s *Store) MarkSubmitted(ctx context.Context, requestID int64, userID strin
 }
 
 // matchWaiting offers the server's waiting requests for the given companies,
-// oldest first; called when referrers become available.
+// oldest first, and tells each student whose request is offered (they were
+// promised a DM "as soon as one is asked"); called when referrers become
+// available, and by the sweeper for capacity that frees up over time.
 func (s *Store) matchWaiting(ctx context.Context, tx *sql.Tx, now time.Time, guildID string, companies []referral.Company) ([]int64, error) {
 	var offered []int64
 	for _, c := range companies {
@@ -256,9 +260,19 @@ func (s *Store) matchWaiting(ctx context.Context, tx *sql.Tx, now time.Time, gui
 				return nil, err
 			}
 			if !asked {
-				break // nobody is free for this company: the later ones wait too
+				// Not break: the free referrers may all have been asked
+				// about this request already, and a later one is new to them.
+				continue
 			}
 			offered = append(offered, id)
+			if r.StudentID == "" {
+				continue
+			}
+			if err := enqueue(ctx, tx, now, referral.Outgoing{GuildID: r.GuildID, UserID: r.StudentID, Notice: referral.Notice{
+				Kind: referral.NoticeStudentMatched, RequestID: r.ID, Company: r.Company.Name, Role: r.Fields.Role,
+			}}, r.ID); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return offered, nil

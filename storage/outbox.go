@@ -33,29 +33,52 @@ type OutboxMessage struct {
 	CreatedAt time.Time
 }
 
-// DueOutbox returns up to limit messages whose next attempt is due, oldest first.
+// DueOutbox returns up to limit messages whose next attempt is due, oldest
+// first. A message whose payload no longer decodes (written by another
+// version, say) can never be sent: it is kept as undeliverable with the
+// reason instead of stalling every message queued behind it.
 func (s *Store) DueOutbox(ctx context.Context, now time.Time, limit int) ([]OutboxMessage, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT id, guild_id, user_id, channel_id, payload, attempts, created_at FROM outbox
-		WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?`, ms(now), limit)
+	out, bad, err := s.dueOutbox(ctx, now, limit)
 	if err != nil {
 		return nil, fmt.Errorf("due outbox: %w", err)
 	}
+	for _, b := range bad {
+		if err := s.MarkUndeliverable(ctx, b.id, "decode payload: "+b.err.Error()); err != nil {
+			return nil, fmt.Errorf("due outbox: message %d: %w", b.id, err)
+		}
+	}
+	return out, nil
+}
+
+type badMessage struct {
+	id  int64
+	err error
+}
+
+func (s *Store) dueOutbox(ctx context.Context, now time.Time, limit int) ([]OutboxMessage, []badMessage, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT id, guild_id, user_id, channel_id, payload, attempts, created_at FROM outbox
+		WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?`, ms(now), limit)
+	if err != nil {
+		return nil, nil, err
+	}
 	defer rows.Close()
 	var out []OutboxMessage
+	var bad []badMessage
 	for rows.Next() {
 		var m OutboxMessage
 		var payload string
 		var created int64
 		if err := rows.Scan(&m.ID, &m.Outgoing.GuildID, &m.Outgoing.UserID, &m.Outgoing.ChannelID, &payload, &m.Attempts, &created); err != nil {
-			return nil, fmt.Errorf("due outbox: %w", err)
+			return nil, nil, err
 		}
 		if err := json.Unmarshal([]byte(payload), &m.Outgoing.Notice); err != nil {
-			return nil, fmt.Errorf("due outbox: message %d: %w", m.ID, err)
+			bad = append(bad, badMessage{m.ID, err})
+			continue
 		}
 		m.CreatedAt = time.UnixMilli(created).UTC()
 		out = append(out, m)
 	}
-	return out, rows.Err()
+	return out, bad, rows.Err()
 }
 
 // NextOutboxAt is when the earliest pending message falls due; zero = none.

@@ -114,16 +114,16 @@ func (s *Store) JoinReferrer(ctx context.Context, in referral.JoinInput) (referr
 		switch {
 		case errors.Is(err, referral.ErrNotReferrer):
 			out.Created = true
-			status := referral.Pending
-			if hasRole {
-				status = referral.Active
+			status, via, reason, err := newReferrerStatus(ctx, tx, in.GuildID, in.UserID, hasRole)
+			if err != nil {
+				return err
 			}
 			capacity := in.Capacity
 			if capacity == 0 {
 				capacity = s.Policy.DefaultCapacity
 			}
-			res, err := tx.ExecContext(ctx, `INSERT INTO referrers (guild_id, user_id, status, school, roles, capacity, created_at, updated_at)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, in.GuildID, in.UserID, status, in.School, in.Roles, capacity, ms(now), ms(now))
+			res, err := tx.ExecContext(ctx, `INSERT INTO referrers (guild_id, user_id, status, school, roles, capacity, active_via, pause_reason, created_at, updated_at)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, in.GuildID, in.UserID, status, in.School, in.Roles, capacity, via, reason, ms(now), ms(now))
 			if err != nil {
 				return err
 			}
@@ -133,9 +133,9 @@ func (s *Store) JoinReferrer(ctx context.Context, in referral.JoinInput) (referr
 		case err != nil:
 			return err
 		default:
-			status := existing.Status
+			status, via := existing.Status, ""
 			if status == referral.Pending && hasRole {
-				status = referral.Active
+				status, via = referral.Active, referral.ViaRole
 			}
 			capacity := existing.Capacity
 			if in.Capacity != 0 {
@@ -148,8 +148,9 @@ func (s *Store) JoinReferrer(ctx context.Context, in referral.JoinInput) (referr
 			if in.Roles != "" {
 				roles = in.Roles
 			}
-			if _, err := tx.ExecContext(ctx, `UPDATE referrers SET status = ?, school = ?, roles = ?, capacity = ?, updated_at = ? WHERE id = ?`,
-				status, school, roles, capacity, ms(now), id); err != nil {
+			if _, err := tx.ExecContext(ctx, `UPDATE referrers SET status = ?, school = ?, roles = ?, capacity = ?, updated_at = ?,
+				active_via = CASE WHEN ? != '' THEN ? ELSE active_via END WHERE id = ?`,
+				status, school, roles, capacity, ms(now), via, via, id); err != nil {
 				return err
 			}
 			if _, err := tx.ExecContext(ctx, `DELETE FROM referrer_companies WHERE referrer_id = ?`, id); err != nil {
@@ -195,6 +196,9 @@ func (s *Store) PauseReferrer(ctx context.Context, guildID, userID string, until
 		}
 		if cur.Status == referral.Pending {
 			return referral.ErrWrongState
+		}
+		if err := refuseUnderReview(ctx, tx, guildID, userID); err != nil {
+			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE referrers SET status = 'paused', paused_until = ?, updated_at = ? WHERE id = ?`, ms(until), ms(now), id); err != nil {
 			return err
@@ -243,6 +247,9 @@ func (s *Store) resume(ctx context.Context, tx *sql.Tx, now time.Time, guildID, 
 	case referral.Pending:
 		return cur, referral.ErrWrongState
 	}
+	if err := refuseUnderReview(ctx, tx, guildID, userID); err != nil {
+		return cur, err
+	}
 	if _, err := tx.ExecContext(ctx, `UPDATE referrers SET status = 'active', paused_until = NULL, updated_at = ? WHERE id = ?`, ms(now), id); err != nil {
 		return cur, err
 	}
@@ -283,7 +290,9 @@ func (s *Store) deleteReferrer(ctx context.Context, tx *sql.Tx, now time.Time, g
 	return s.handOn(ctx, tx, now, guildID, userID, reason, true)
 }
 
-// ApproveReferrer makes a pending referrer active and matches waiting requests.
+// ApproveReferrer makes a pending referrer active, or clears a reported
+// one (their open reports are resolved), and matches waiting requests. An
+// approved referrer is active on the admin's word: no role check.
 func (s *Store) ApproveReferrer(ctx context.Context, guildID, userID, adminID string) (referral.Referrer, error) {
 	var r referral.Referrer
 	err := s.tx(ctx, func(tx *sql.Tx, now time.Time) error {
@@ -291,13 +300,23 @@ func (s *Store) ApproveReferrer(ctx context.Context, guildID, userID, adminID st
 		if err != nil {
 			return err
 		}
-		if cur.Status != referral.Pending {
-			return referral.ErrAlreadyDone
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE referrers SET status = 'active', updated_at = ? WHERE id = ?`, ms(now), id); err != nil {
+		_, _, _, reason, err := trustState(ctx, tx, guildID, userID)
+		if err != nil {
 			return err
 		}
-		if err := adminAction(ctx, tx, now, guildID, adminID, "approve", userID); err != nil {
+		if cur.Status != referral.Pending && reason != referral.PauseReported {
+			return referral.ErrAlreadyDone
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE referrers SET status = 'active', active_via = 'admin', pause_reason = '', paused_until = NULL, updated_at = ? WHERE id = ?`, ms(now), id); err != nil {
+			return err
+		}
+		detail := ""
+		if n, err := resolveReports(ctx, tx, now, guildID, userID, adminID, "approved"); err != nil {
+			return err
+		} else if n > 0 {
+			detail = "report cleared"
+		}
+		if err := logAction(ctx, tx, now, guildID, adminID, referral.ActionApprove, userID, detail); err != nil {
 			return err
 		}
 		if _, err := s.matchWaiting(ctx, tx, now, guildID, cur.Companies); err != nil {
@@ -316,6 +335,9 @@ func (s *Store) ApproveReferrer(ctx context.Context, guildID, userID, adminID st
 func (s *Store) RemoveReferrer(ctx context.Context, guildID, userID, adminID string) error {
 	err := s.tx(ctx, func(tx *sql.Tx, now time.Time) error {
 		if err := adminAction(ctx, tx, now, guildID, adminID, "remove", userID); err != nil {
+			return err
+		}
+		if _, err := resolveReports(ctx, tx, now, guildID, userID, adminID, "removed"); err != nil {
 			return err
 		}
 		return s.deleteReferrer(ctx, tx, now, guildID, userID, "removed")

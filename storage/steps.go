@@ -131,6 +131,7 @@ func (s *Store) remind(ctx context.Context, tx *sql.Tx, now time.Time, requestID
 	}
 	return enqueue(ctx, tx, now, referral.Outgoing{GuildID: r.GuildID, UserID: r.ReferrerID, Notice: referral.Notice{
 		Kind: referral.NoticeReminder, RequestID: r.ID, StudentID: r.StudentID, Company: r.Company.Name, Role: r.Fields.Role,
+		JobURL: r.Fields.JobURL, ResumeURL: r.Fields.ResumeURL, // what they need to submit, at hand
 	}}, r.ID)
 }
 
@@ -205,6 +206,52 @@ func (s *Store) pauseEnded(ctx context.Context, tx *sql.Tx, now time.Time, refer
 		return err
 	}
 	return enqueue(ctx, tx, now, referral.Outgoing{GuildID: guildID, UserID: userID, Notice: referral.Notice{Kind: referral.NoticePauseEnded}}, 0)
+}
+
+// MatchWaiting offers waiting requests to referrers who became free with no
+// event to say so: an accepted referral left the 30-day capacity window, or
+// an offer on another request ended. Joining, resuming and approving match
+// at once; this catches the rest on every sweep. Each server and company is
+// one transaction, and a company where nobody is free writes nothing. It
+// returns how many requests were offered.
+func (s *Store) MatchWaiting(ctx context.Context) (int, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT DISTINCT guild_id, company_key FROM requests WHERE state = 'waiting'`)
+	if err != nil {
+		return 0, fmt.Errorf("match waiting: %w", err)
+	}
+	type key struct{ guildID, company string }
+	var keys []key
+	for rows.Next() {
+		var k key
+		if err := rows.Scan(&k.guildID, &k.company); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("match waiting: %w", err)
+		}
+		keys = append(keys, k)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("match waiting: %w", err)
+	}
+	offered := 0
+	var errs []error
+	for _, k := range keys {
+		var n int
+		err := s.tx(ctx, func(tx *sql.Tx, now time.Time) error {
+			ids, err := s.matchWaiting(ctx, tx, now, k.guildID, []referral.Company{{Key: k.company}})
+			n = len(ids)
+			return err
+		})
+		if err == nil {
+			offered += n
+		} else {
+			if ctx.Err() != nil {
+				return offered, ctx.Err()
+			}
+			errs = append(errs, fmt.Errorf("match waiting %s in %s: %w", k.company, k.guildID, err))
+		}
+	}
+	return offered, errors.Join(errs...)
 }
 
 // EraseOldTexts blanks the intros, notes and links of requests closed longer

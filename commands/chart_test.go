@@ -1,0 +1,226 @@
+package commands
+
+import (
+	"bytes"
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/referralbot/referralbot/referral"
+)
+
+// eightWeeks is a plausible history, oldest first.
+func eightWeeks() []referral.WeekCounts {
+	var out []referral.WeekCounts
+	for i, n := range []int{3, 5, 2, 8, 12, 7, 4, 9} {
+		out = append(out, referral.WeekCounts{Week: fmt.Sprintf("2026-W%02d", 41+i), Requests: n, Submitted: n / 2, Interviews: n / 4, Offers: n / 8})
+	}
+	return out
+}
+
+// decodeChart decodes a PNG and checks its size.
+func decodeChart(t *testing.T, data []byte) image.Image {
+	t.Helper()
+	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
+	if err != nil || format != "png" {
+		t.Fatalf("chart is not a PNG: format %q, %v", format, err)
+	}
+	if cfg.Width != chartWidth || cfg.Height != chartHeight {
+		t.Fatalf("chart is %dx%d; want %dx%d", cfg.Width, cfg.Height, chartWidth, chartHeight)
+	}
+	img, err := png.Decode(bytes.NewReader(data))
+	if err != nil {
+		t.Fatalf("png.Decode: %v", err)
+	}
+	return img
+}
+
+// colorPixels counts the pixels of each series' colour.
+func colorPixels(img image.Image) map[string]int {
+	out := map[string]int{}
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			c := color.RGBAModel.Convert(img.At(x, y)).(color.RGBA)
+			for _, s := range chartSeries {
+				if c == s.color {
+					out[s.label]++
+				}
+			}
+		}
+	}
+	return out
+}
+
+func TestChartIsPNGOfFixedSize(t *testing.T) {
+	many := append(eightWeeks(), eightWeeks()...)
+	tests := []struct {
+		name  string
+		weeks []referral.WeekCounts
+	}{
+		{"eight weeks", eightWeeks()},
+		{"nothing happened", make([]referral.WeekCounts, 8)},
+		{"one week", []referral.WeekCounts{{Week: "2026-W48", Requests: 1}}},
+		{"more than eight weeks", many},
+		{"big numbers", []referral.WeekCounts{{Week: "2026-W47", Requests: 98765, Submitted: 4321}, {Week: "2026-W48", Requests: 1}}},
+		{"odd week keys", []referral.WeekCounts{{Week: ""}, {Week: "🎉 @everyone"}, {Week: strings.Repeat("W", 300), Offers: 2}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			data, err := digestChart(tt.weeks)
+			if err != nil {
+				t.Fatalf("digestChart: %v", err)
+			}
+			decodeChart(t, data)
+		})
+	}
+}
+
+// The bars are drawn in the series' colours: every series with counts has
+// more of its colour than its legend box alone.
+func TestChartDrawsEverySeries(t *testing.T) {
+	empty, err := digestChart(make([]referral.WeekCounts, 8))
+	if err != nil {
+		t.Fatal(err)
+	}
+	legendOnly := colorPixels(decodeChart(t, empty))
+	full, err := digestChart(eightWeeks())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := colorPixels(decodeChart(t, full))
+	for _, s := range chartSeries {
+		if legendOnly[s.label] == 0 {
+			t.Errorf("%s has no legend box in its colour", s.label)
+		}
+		if got[s.label] <= legendOnly[s.label]+100 {
+			t.Errorf("%s: %d pixels of its colour with bars, %d without; want its bars drawn", s.label, got[s.label], legendOnly[s.label])
+		}
+	}
+}
+
+func TestChartRefusesWhatItCannotDraw(t *testing.T) {
+	if _, err := digestChart(nil); err == nil {
+		t.Error("digestChart(nil) drew a chart; want an error")
+	}
+	if _, err := digestChart([]referral.WeekCounts{{Week: "2026-W48", Offers: -1}}); err == nil {
+		t.Error("digestChart with a negative count drew a chart; want an error")
+	}
+}
+
+func TestChartYScale(t *testing.T) {
+	tests := []struct{ top, step, ymax int }{
+		{0, 1, 4}, {1, 1, 4}, {4, 1, 5}, {5, 1, 6}, {7, 2, 10}, {10, 2, 12}, {12, 5, 15}, {25, 5, 30},
+		{100, 20, 120}, {1234, 500, 1500}, {98765, 20000, 120000},
+	}
+	for _, tt := range tests {
+		step, ymax := yScale(tt.top)
+		if step != tt.step || ymax != tt.ymax {
+			t.Errorf("yScale(%d) = %d, %d; want %d, %d", tt.top, step, ymax, tt.step, tt.ymax)
+		}
+		if ymax <= tt.top || ymax%step != 0 || ymax/step > 7 {
+			t.Errorf("yScale(%d) = %d, %d: want a whole number of at most 7 steps above the top", tt.top, step, ymax)
+		}
+	}
+}
+
+func TestChartDigestAttachesPNG(t *testing.T) {
+	d := sampleDigest()
+	d.History = eightWeeks()
+	m, err := RenderNotice(referral.Notice{Kind: referral.NoticeDigest, Digest: &d}, time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Files) != 1 {
+		t.Fatalf("digest has %d files; want the chart", len(m.Files))
+	}
+	f := m.Files[0]
+	if f.Name != "digest-2026-W48.png" || f.ContentType != "image/png" {
+		t.Errorf("chart file = %q (%s); want digest-2026-W48.png (image/png)", f.Name, f.ContentType)
+	}
+	data, err := io.ReadAll(f.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	decodeChart(t, data)
+	e := m.Embeds[0]
+	if e.Image == nil || e.Image.URL != "attachment://digest-2026-W48.png" {
+		t.Errorf("embed image = %+v; want attachment://digest-2026-W48.png", e.Image)
+	}
+	// Without images the text still has the eight weeks in sum.
+	if !embedHas(e, "50 new requests · 23 referrals submitted · 10 interviews · 3 offers") {
+		t.Errorf("digest lacks the eight weeks in text:\n%+v", e.Fields)
+	}
+	checkDigestLabels(t, e, d)
+	mustNotPing(t, m.AllowedMentions)
+}
+
+// A chart that can't be drawn leaves the digest whole, with the weeks as
+// text lines.
+func TestChartDigestWithoutChart(t *testing.T) {
+	d := sampleDigest()
+	d.History = []referral.WeekCounts{{Week: "2026-W47", Requests: 3}, {Week: "2026-W48", Requests: -1}}
+	m, err := RenderNotice(referral.Notice{Kind: referral.NoticeDigest, Digest: &d}, time.UTC)
+	if err != nil {
+		t.Fatalf("RenderNotice: %v", err)
+	}
+	e := m.Embeds[0]
+	if len(m.Files) != 0 || e.Image != nil {
+		t.Errorf("digest with a chart that failed has files %d, image %+v; want none", len(m.Files), e.Image)
+	}
+	if !embedHas(e, "`W47`") && !embedHas(e, "2026-W47") {
+		t.Errorf("digest without chart lacks the weeks as text:\n%+v", e.Fields)
+	}
+	checkDigestLabels(t, e, d)
+	checkEmbedLimits(t, e)
+
+	d.History = nil
+	m, err = RenderNotice(referral.Notice{Kind: referral.NoticeDigest, Digest: &d}, time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Files) != 0 || m.Embeds[0].Image != nil {
+		t.Errorf("digest without history has a chart")
+	}
+}
+
+func TestChartDigestContent(t *testing.T) {
+	d := sampleDigest()
+	d.Total = referral.Totals{Requests: 40, Matched: 30, Submitted: 25, Screens: 10, Interviews: 6, Offers: 1}
+	m, err := RenderNotice(referral.Notice{Kind: referral.NoticeDigest, Digest: &d}, time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := m.Embeds[0]
+	for _, want := range []string{
+		"40 requests · 30 matched · 25 referrals submitted · 10 recruiter screens · 6 interviews · 1 offer",
+		"1 day 2 h",
+		"Wanted: referrers at Amazon (3 waiting), Stripe (1 waiting)",
+		"Thank you to this week's referrers: <@501>, <@502>",
+		"Tip: ",
+	} {
+		if !embedHas(e, want) {
+			t.Errorf("digest lacks %q:\n%s\n%+v", want, e.Description, e.Fields)
+		}
+	}
+	tip := digestTip(d.Week)
+	if strings.Contains(tip, "\n") || len(tip) > 200 {
+		t.Errorf("tip %q is not one short line", tip)
+	}
+	// Every week's tip is one of the tips, and the tips do change.
+	seen := map[string]bool{}
+	for w := 1; w <= 52; w++ {
+		seen[digestTip(fmt.Sprintf("2026-W%02d", w))] = true
+	}
+	if len(seen) < 4 {
+		t.Errorf("52 weeks show %d different tips; want them to vary", len(seen))
+	}
+	if got := digestChartName("../2026 W48?"); got != "digest-2026W48.png" {
+		t.Errorf("digestChartName(%q) = %q; want digest-2026W48.png", "../2026 W48?", got)
+	}
+}
