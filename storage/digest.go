@@ -183,21 +183,6 @@ func median(sorted []int64) time.Duration {
 	return time.Duration(m) * time.Millisecond
 }
 
-// eachRow runs query and calls fn for each row.
-func eachRow(ctx context.Context, q querier, query string, args []any, fn func(*sql.Rows) error) error {
-	rows, err := q.QueryContext(ctx, query, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		if err := fn(rows); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
-}
-
 func (s *Store) loc() *time.Location {
 	if s.Location == nil {
 		return time.UTC

@@ -236,20 +236,10 @@ func (s *Store) MarkSubmitted(ctx context.Context, requestID int64, userID strin
 func (s *Store) matchWaiting(ctx context.Context, tx *sql.Tx, now time.Time, guildID string, companies []referral.Company) ([]int64, error) {
 	var offered []int64
 	for _, c := range companies {
-		rows, err := tx.QueryContext(ctx, `SELECT id FROM requests WHERE guild_id = ? AND company_key = ? AND state = 'waiting' ORDER BY created_at`, guildID, c.Key)
+		ids, err := idList(ctx, tx, `SELECT id FROM requests WHERE guild_id = ? AND company_key = ? AND state = 'waiting' ORDER BY created_at`, guildID, c.Key)
 		if err != nil {
 			return nil, err
 		}
-		var ids []int64
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			ids = append(ids, id)
-		}
-		rows.Close()
 		for _, id := range ids {
 			r, err := getRequest(ctx, tx, id)
 			if err != nil {
@@ -315,20 +305,10 @@ func (s *Store) handOn(ctx context.Context, tx *sql.Tx, now time.Time, guildID, 
 	if !includeAccepted {
 		return nil
 	}
-	accepted, err := tx.QueryContext(ctx, `SELECT id FROM requests WHERE guild_id = ? AND referrer_id = ? AND state = 'accepted'`, guildID, userID)
+	ids, err := idList(ctx, tx, `SELECT id FROM requests WHERE guild_id = ? AND referrer_id = ? AND state = 'accepted'`, guildID, userID)
 	if err != nil {
 		return err
 	}
-	var ids []int64
-	for accepted.Next() {
-		var id int64
-		if err := accepted.Scan(&id); err != nil {
-			accepted.Close()
-			return err
-		}
-		ids = append(ids, id)
-	}
-	accepted.Close()
 	for _, id := range ids {
 		r, err := getRequest(ctx, tx, id)
 		if err != nil {

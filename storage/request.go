@@ -259,20 +259,10 @@ func (s *Store) WithdrawRequest(ctx context.Context, studentID string, id int64)
 // closeOffers cancels the request's pending offer and tells the referrer
 // (asked or accepted) that the request moved on.
 func (s *Store) closeOffers(ctx context.Context, tx *sql.Tx, now time.Time, r referral.Request, reason string) error {
-	rows, err := tx.QueryContext(ctx, `SELECT id FROM offers WHERE request_id = ? AND state = 'pending'`, r.ID)
+	pending, err := idList(ctx, tx, `SELECT id FROM offers WHERE request_id = ? AND state = 'pending'`, r.ID)
 	if err != nil {
 		return err
 	}
-	var pending []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return err
-		}
-		pending = append(pending, id)
-	}
-	rows.Close()
 	for _, id := range pending {
 		if _, err := tx.ExecContext(ctx, `UPDATE offers SET state = 'cancelled', reason = ?, answered_at = ? WHERE id = ? AND state = 'pending'`, reason, ms(now), id); err != nil {
 			return err
