@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -113,18 +114,21 @@ func (s *Store) MarkUndeliverable(ctx context.Context, id int64, reason string) 
 	})
 }
 
+// fallbackPingEvery limits the fallback channel to one ping per user a
+// day: a user with closed DMs would otherwise be pinged for every message.
+const fallbackPingEvery = 24 * time.Hour
+
 // MarkDMClosed handles a DM that Discord refused because the user's DMs are
-// closed: the user is noted as unreachable and, where the server has a
-// fallback channel, a message pinging only them is queued there. Without a
-// fallback channel the message is kept as undeliverable.
+// closed. Where the server has a fallback channel, a message pinging only
+// that user is queued there (at most once a day per user); without one the
+// message is kept as undeliverable. An offer that cannot reach its referrer
+// goes to the next one at once instead of waiting for the offer timeout.
 func (s *Store) MarkDMClosed(ctx context.Context, id int64) (fallback bool, err error) {
 	err = s.tx(ctx, func(tx *sql.Tx, now time.Time) error {
-		var guildID, userID, kind string
+		var guildID, userID, kind, payload string
 		var requestID sql.NullInt64
-		if err := tx.QueryRowContext(ctx, `SELECT guild_id, user_id, kind, request_id FROM outbox WHERE id = ?`, id).Scan(&guildID, &userID, &kind, &requestID); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO dm_closed (user_id, closed_at) VALUES (?, ?) ON CONFLICT (user_id) DO UPDATE SET closed_at = excluded.closed_at`, userID, ms(now)); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT guild_id, user_id, kind, payload, request_id FROM outbox WHERE id = ?`, id).
+			Scan(&guildID, &userID, &kind, &payload, &requestID); err != nil {
 			return err
 		}
 		g, err := guildSettings(ctx, tx, guildID)
@@ -133,21 +137,71 @@ func (s *Store) MarkDMClosed(ctx context.Context, id int64) (fallback bool, err 
 		}
 		reason := "dm closed (50007); no fallback channel set"
 		if g.FallbackChannelID != "" && kind != string(referral.NoticeDMClosed) {
-			fallback = true
-			reason = "dm closed (50007); pinged in fallback channel"
-			if err := enqueue(ctx, tx, now, referral.Outgoing{GuildID: guildID, ChannelID: g.FallbackChannelID, Notice: referral.Notice{
-				Kind: referral.NoticeDMClosed, UserID: userID, RequestID: requestID.Int64,
-			}}, requestID.Int64); err != nil {
+			var last sql.NullInt64
+			err := tx.QueryRowContext(ctx, `SELECT closed_at FROM dm_closed WHERE user_id = ?`, userID).Scan(&last)
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
 				return err
 			}
+			fallback = !last.Valid || now.Sub(fromMS(last)) >= fallbackPingEvery
+			reason = "dm closed (50007); already pinged in fallback channel today"
+			if fallback {
+				reason = "dm closed (50007); pinged in fallback channel"
+				if _, err := tx.ExecContext(ctx, `INSERT INTO dm_closed (user_id, closed_at) VALUES (?, ?)
+					ON CONFLICT (user_id) DO UPDATE SET closed_at = excluded.closed_at`, userID, ms(now)); err != nil {
+					return err
+				}
+				if err := enqueue(ctx, tx, now, referral.Outgoing{GuildID: guildID, ChannelID: g.FallbackChannelID, Notice: referral.Notice{
+					Kind: referral.NoticeDMClosed, UserID: userID, RequestID: requestID.Int64,
+				}}, requestID.Int64); err != nil {
+					return err
+				}
+			}
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE outbox SET attempts = attempts + 1, failed_at = ?, last_error = ? WHERE id = ?`, ms(now), reason, id)
-		return err
+		if _, err := tx.ExecContext(ctx, `UPDATE outbox SET attempts = attempts + 1, failed_at = ?, last_error = ? WHERE id = ?`, ms(now), reason, id); err != nil {
+			return err
+		}
+		if kind != string(referral.NoticeOffer) {
+			return nil
+		}
+		var n referral.Notice
+		if err := json.Unmarshal([]byte(payload), &n); err != nil {
+			return err
+		}
+		return s.offerUnreachable(ctx, tx, now, n.OfferID)
 	})
 	if err != nil {
 		return false, fmt.Errorf("mark dm closed: %w", err)
 	}
 	return fallback, nil
+}
+
+// offerUnreachable ends an offer whose referrer cannot get DMs and asks the
+// next referrer. It counts as asked, so the same referrer is not offered the
+// request again and again.
+func (s *Store) offerUnreachable(ctx context.Context, tx *sql.Tx, now time.Time, offerID int64) error {
+	res, err := tx.ExecContext(ctx, `UPDATE offers SET state = 'cancelled', reason = 'dm closed', answered_at = ? WHERE id = ? AND state = 'pending'`, ms(now), offerID)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return nil // answered, timed out or withdrawn meanwhile
+	}
+	if err := endSteps(ctx, tx, now, offerID, referral.StepOfferTimeout); err != nil {
+		return err
+	}
+	o, err := getOffer(ctx, tx, offerID)
+	if err != nil {
+		return err
+	}
+	r, err := getRequest(ctx, tx, o.requestID)
+	if err != nil {
+		return err
+	}
+	if err := addEvent(ctx, tx, now, r, "unreachable", o.referrerID, "dm closed"); err != nil {
+		return err
+	}
+	_, err = s.moveOn(ctx, tx, now, &r)
+	return err
 }
 
 // OutboxCounts are the gauges of /metrics.

@@ -462,3 +462,37 @@ func TestHotQueriesUseIndexes(t *testing.T) {
 		}
 	}
 }
+
+func TestDMClosedOfferMovesOnAndPingsOncePerDay(t *testing.T) {
+	s, clk, _ := openTest(t)
+	ctx := context.Background()
+	join(t, s, "u-a", true)
+	join(t, s, "u-b", true)
+	sub := request(t, s, "u-stu", "https://jobs.example/1")
+	first := sub.Request.ReferrerID
+	offerRow := outbox(t, s)[0]
+	fallback, err := s.MarkDMClosed(ctx, offerRow.ID)
+	if err != nil || !fallback {
+		t.Fatalf("MarkDMClosed(offer) = %v, %v; want a fallback ping", fallback, err)
+	}
+	r, _ := getRequest(ctx, s.read, sub.Request.ID)
+	if r.State != referral.Offered || r.ReferrerID == first {
+		t.Fatalf("after the referrer's DMs refused the offer: %+v; want it offered to the other referrer at once", r)
+	}
+	// A second refused DM to the same user the same day: no second ping.
+	if _, err := s.write.Exec(`INSERT INTO outbox (guild_id, user_id, kind, payload, next_attempt_at, created_at) VALUES ('g1', ?, 'pause_ended', '{"kind":"pause_ended"}', 0, 0)`, first); err != nil {
+		t.Fatal(err)
+	}
+	var second int64
+	s.read.QueryRow(`SELECT MAX(id) FROM outbox`).Scan(&second)
+	clk.Add(time.Hour)
+	if fallback, err := s.MarkDMClosed(ctx, second); err != nil || fallback {
+		t.Fatalf("second MarkDMClosed the same day = %v, %v; want no second ping", fallback, err)
+	}
+	if n := count(t, s, `SELECT COUNT(*) FROM outbox WHERE kind = 'dm_closed'`); n != 1 {
+		t.Fatalf("fallback pings = %d; want 1", n)
+	}
+	if c, _ := s.Counts(ctx, clk.Now()); c.Undeliverable != 0 {
+		t.Fatalf("undeliverable = %d; want 0 (the user was pinged in the fallback channel)", c.Undeliverable)
+	}
+}
