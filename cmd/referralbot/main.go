@@ -125,7 +125,15 @@ func checkConfig(args []string, getenv func(string) string, stdout, stderr io.Wr
 }
 
 func backup(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg, rest, err := configFlags("backup", args, getenv, stderr)
+	// A backup reads only database.path: it must work where the token is
+	// not in the environment, such as a cron job on the host.
+	withoutToken := func(key string) string {
+		if v := getenv(key); v != "" || key != "DISCORD_TOKEN" {
+			return v
+		}
+		return "not-needed-for-backup"
+	}
+	cfg, rest, err := configFlags("backup", args, withoutToken, stderr)
 	if err != nil {
 		return err
 	}

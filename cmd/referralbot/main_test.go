@@ -77,7 +77,8 @@ func TestBackupCommand(t *testing.T) {
 	}
 	defer s.Close()
 	cfg := filepath.Join(dir, "config.yaml")
-	os.WriteFile(cfg, []byte("discord:\n  token: x\ndatabase:\n  path: "+db+"\n"), 0o600)
+	// No token: a backup does not need one.
+	os.WriteFile(cfg, []byte("database:\n  path: "+db+"\n"), 0o600)
 	out := filepath.Join(dir, "copy.db")
 	var stdout, stderr bytes.Buffer
 	if err := run(context.Background(), []string{"referralbot", "backup", "-config", cfg, out}, env(nil), &stdout, &stderr); err != nil {
