@@ -155,6 +155,11 @@ func (s *Store) nudge(ctx context.Context, tx *sql.Tx, now time.Time, requestID 
 		if err := addStep(ctx, tx, referral.StepNudge, r.ID, n+1, next); err != nil {
 			return err
 		}
+		if !next.After(now) {
+			// The bot was down past the next check-in too: send only that
+			// one rather than two questions back to back.
+			return nil
+		}
 	}
 	if err := addEvent(ctx, tx, now, r, "follow_up", "", fmt.Sprint(n)); err != nil {
 		return err

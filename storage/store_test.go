@@ -496,3 +496,29 @@ func TestDMClosedOfferMovesOnAndPingsOncePerDay(t *testing.T) {
 		t.Fatalf("undeliverable = %d; want 0 (the user was pinged in the fallback channel)", c.Undeliverable)
 	}
 }
+
+func TestMissedCheckInsSendOnlyTheLatest(t *testing.T) {
+	s, clk, _ := openTest(t)
+	ctx := context.Background()
+	join(t, s, "u-ref", true)
+	sub := request(t, s, "u-stu", "https://jobs.example/1")
+	if _, err := s.AnswerOffer(ctx, outbox(t, s)[0].Outgoing.Notice.OfferID, "u-ref", true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.MarkSubmitted(ctx, sub.Request.ID, "u-ref"); err != nil {
+		t.Fatal(err)
+	}
+	clk.Add(15 * 24 * time.Hour) // down past both check-ins
+	if _, err := s.RunDueSteps(ctx, 100); err != nil {
+		t.Fatal(err)
+	}
+	var got []int
+	for _, m := range outbox(t, s) {
+		if m.Outgoing.Notice.Kind == referral.NoticeFollowUp {
+			got = append(got, m.Outgoing.Notice.FollowUp)
+		}
+	}
+	if len(got) != 1 || got[0] != 2 {
+		t.Fatalf("check-ins queued = %v; want only [2]", got)
+	}
+}
