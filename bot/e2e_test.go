@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/bwmarrin/discordgo"
+
+	"github.com/referralbot/referralbot/discordtest"
 )
 
 // The contract of PRODUCT.md: every command, subcommand and option name.
@@ -118,5 +120,37 @@ func TestReconnectAfterDroppedGatewayKeepsServing(t *testing.T) {
 	resp := h.run(tia, "referral", "status")
 	if resp == nil || !resp.Ephemeral {
 		t.Fatalf("after reconnect: %+v; want an ephemeral status reply", resp)
+	}
+}
+
+// A press by someone the button was not sent to (a forged interaction: the
+// client only shows a DM's buttons to its recipient) is refused and changes
+// nothing; the referrer can still answer.
+func TestWrongPresserIsRefused(t *testing.T) {
+	h := startBot(t, nil)
+	h.adminSetup(false)
+	h.joinReferrer(alice, "Amazon")
+	h.submitRequest(sam, "Amazon", "https://www.amazon.jobs/en/jobs/1")
+	offer := h.waitDMButton(alice, "Accept")
+	for _, label := range []string{"Accept", "Decline"} {
+		in, err := h.dc.PressButton(h.ctx(), discordtest.Press{UserID: bob, Message: offer, Label: label, Forged: true})
+		if err != nil {
+			t.Fatalf("forged press: %v", err)
+		}
+		resp, err := in.Response(h.ctx())
+		if err != nil {
+			t.Fatalf("forged press: no response: %v", err)
+		}
+		if !resp.Ephemeral || resp.Type == discordgo.InteractionResponseUpdateMessage {
+			t.Fatalf("forged %s by bob = type %v ephemeral %v (%q); want an ephemeral refusal", label, resp.Type, resp.Ephemeral, resp.Text())
+		}
+	}
+	resp := h.press(alice, offer, "Accept")
+	if resp.Type != discordgo.InteractionResponseUpdateMessage || !strings.Contains(resp.Text(), "accepted") {
+		t.Fatalf("alice's Accept after the forged presses = %q; want it accepted", resp.Text())
+	}
+	h.waitDM(sam, "<@"+alice+">")
+	if n := h.countDMs(sam, "agreed to refer you"); n != 1 {
+		t.Fatalf("student told of an accept %d times; want 1", n)
 	}
 }

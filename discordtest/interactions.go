@@ -275,9 +275,9 @@ func (s *Server) pressLocked(p Press) (*interactionRec, error) {
 		return nil, fmt.Errorf("button %q on message %s is disabled", hit.Label, m.id)
 	case hit.Style == discordgo.LinkButton || hit.CustomID == "":
 		return nil, fmt.Errorf("button %q is a link; it sends no interaction", hit.Label)
-	case m.dmUserID != "" && p.UserID != m.dmUserID:
+	case m.dmUserID != "" && p.UserID != m.dmUserID && !p.Forged:
 		return nil, fmt.Errorf("user %s cannot see message %s: it is in the DM of %s", p.UserID, m.id, m.dmUserID)
-	case m.visibleTo != "" && p.UserID != m.visibleTo:
+	case m.visibleTo != "" && p.UserID != m.visibleTo && !p.Forged:
 		return nil, fmt.Errorf("user %s cannot see message %s: it is ephemeral for %s", p.UserID, m.id, m.visibleTo)
 	case p.GuildID != "" && p.GuildID != m.guildID:
 		return nil, fmt.Errorf("message %s is not in guild %s", m.id, p.GuildID)
@@ -287,7 +287,11 @@ func (s *Server) pressLocked(p Press) (*interactionRec, error) {
 	wm := s.wireMessageLocked(m)
 	rec.payload = wireInteraction{Type: int(rec.typ), Message: &wm,
 		Data: map[string]any{"custom_id": hit.CustomID, "component_type": int(discordgo.ButtonComponent)}}
-	ch, err := s.actorLocked(&rec.payload, p.UserID, m.guildID, m.channelID, nil, 0)
+	channelID := m.channelID
+	if p.Forged && m.dmUserID != "" {
+		channelID = "" // the forger's own DM channel: they cannot act in someone else's
+	}
+	ch, err := s.actorLocked(&rec.payload, p.UserID, m.guildID, channelID, nil, 0)
 	if err != nil {
 		return nil, err
 	}

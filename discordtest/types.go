@@ -72,6 +72,10 @@ type Press struct {
 	Label   string
 	// CustomID picks the button by custom_id instead of Label.
 	CustomID string
+	// Forged sends the press even though the user cannot see the message
+	// (someone else's DM or ephemeral reply), as a modified client could:
+	// the bot must check who pressed.
+	Forged bool
 }
 
 // ModalSubmit is a user submitting a modal the bot opened.
