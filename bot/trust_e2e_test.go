@@ -352,6 +352,9 @@ func TestTrustReportPausesReferrer(t *testing.T) {
 		t.Errorf("alice got %d offers; want only the one before the report", n)
 	}
 
+	if got := h.run(alice, "referrer", "profile").Text(); !strings.Contains(got, "after a student's report") {
+		t.Errorf("profile of a reported referrer = %q; want it to say why they are paused", got)
+	}
 	// alice can't end the pause herself; a second report changes nothing.
 	if got := h.run(alice, "referrer", "resume").Text(); !strings.Contains(got, "until a server admin") {
 		t.Errorf("resume by a reported referrer = %q; want a refusal", got)

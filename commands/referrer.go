@@ -153,6 +153,9 @@ func (r *Router) referrerProfile(ctx context.Context, c *call) (*discordgo.Inter
 	if ref.Status == referral.Paused && !ref.PausedUntil.IsZero() {
 		status += " until " + day(ref.PausedUntil, r.location())
 	}
+	if ref.Status == referral.Paused && ref.PauseReason == referral.PauseReported {
+		status += " after a student's report, until an admin reviews it"
+	}
 	if ref.Status == referral.Pending {
 		status += " (until an admin approves you)"
 	}

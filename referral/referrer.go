@@ -39,6 +39,7 @@ type Referrer struct {
 	School         string
 	Capacity       int
 	PausedUntil    time.Time
+	PauseReason    string // "" for their own pause, PauseReported after a student's report
 	VerifiedDomain string
 	LastOfferedAt  time.Time
 	CreatedAt      time.Time

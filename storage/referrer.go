@@ -47,14 +47,14 @@ func (s *Store) SetupGuild(ctx context.Context, g referral.GuildSettings) error 
 	return nil
 }
 
-const referrerColumns = `id, guild_id, user_id, status, school, roles, capacity, paused_until, verified_domain, last_offered_at, created_at, updated_at`
+const referrerColumns = `id, guild_id, user_id, status, school, roles, capacity, paused_until, pause_reason, verified_domain, last_offered_at, created_at, updated_at`
 
 func scanReferrer(row scanner) (int64, referral.Referrer, error) {
 	var id int64
 	var r referral.Referrer
 	var paused, last sql.NullInt64
 	var created, updated int64
-	err := row.Scan(&id, &r.GuildID, &r.UserID, &r.Status, &r.School, &r.Roles, &r.Capacity, &paused, &r.VerifiedDomain, &last, &created, &updated)
+	err := row.Scan(&id, &r.GuildID, &r.UserID, &r.Status, &r.School, &r.Roles, &r.Capacity, &paused, &r.PauseReason, &r.VerifiedDomain, &last, &created, &updated)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, r, referral.ErrNotReferrer
 	}
