@@ -68,7 +68,7 @@ type harness struct {
 	done   chan error
 }
 
-func newWorld(t *testing.T) *discordtest.Server {
+func newWorld(t testing.TB) *discordtest.Server {
 	t.Helper()
 	dc, err := discordtest.New()
 	if err != nil {
@@ -92,7 +92,7 @@ func newWorld(t *testing.T) *discordtest.Server {
 }
 
 // testConfig has durations of seconds; tests shorten what they exercise.
-func testConfig(t *testing.T, dc *discordtest.Server) config.Config {
+func testConfig(t testing.TB, dc *discordtest.Server) config.Config {
 	cfg := config.Default()
 	cfg.Discord.Token = "test-token"
 	cfg.Discord.GuildIDs = []string{guildID}
