@@ -321,17 +321,9 @@ func (s *Server) webhookLocked(r *http.Request) (*interactionRec, result, bool) 
 }
 
 func (s *Server) createFollowup(r *http.Request) result {
-	p, err := readPayload(r)
-	if err != nil {
-		return failure(http.StatusBadRequest, 0, "400: Bad Request", err.Error())
-	}
-	f := &formErrors{}
-	ch, apiErr := parseMessage(f, p.json, p.files)
-	if apiErr != nil {
-		return badJSON(apiErr)
-	}
-	if !f.empty() {
-		return f.result()
+	ch, res, valid := readMessage(r, nil)
+	if !valid {
+		return res
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -398,17 +390,9 @@ func (s *Server) getWebhookMessage(r *http.Request) result {
 }
 
 func (s *Server) editWebhookMessage(r *http.Request) result {
-	p, err := readPayload(r)
-	if err != nil {
-		return failure(http.StatusBadRequest, 0, "400: Bad Request", err.Error())
-	}
-	f := &formErrors{}
-	ch, apiErr := parseMessage(f, p.json, p.files)
-	if apiErr != nil {
-		return badJSON(apiErr)
-	}
-	if !f.empty() {
-		return f.result()
+	ch, res, valid := readMessage(r, nil)
+	if !valid {
+		return res
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -72,6 +72,28 @@ type messageChange struct {
 
 // parseMessage decodes and checks message fields the way Discord does,
 // returning canonical JSON for embeds, components and allowed mentions.
+// readMessage reads a message body (JSON or multipart) and checks it as
+// Discord would; extra adds the endpoint's own checks. When valid is false,
+// res is the error answer.
+func readMessage(r *http.Request, extra func(*formErrors, messageChange)) (ch messageChange, res result, valid bool) {
+	p, err := readPayload(r)
+	if err != nil {
+		return ch, failure(http.StatusBadRequest, 0, "400: Bad Request", err.Error()), false
+	}
+	f := &formErrors{}
+	ch, apiErr := parseMessage(f, p.json, p.files)
+	if apiErr != nil {
+		return ch, badJSON(apiErr), false
+	}
+	if extra != nil {
+		extra(f, ch)
+	}
+	if !f.empty() {
+		return ch, f.result(), false
+	}
+	return ch, res, true
+}
+
 func parseMessage(f *formErrors, raw []byte, files []File) (messageChange, *apiError) {
 	var w struct {
 		Content         *string         `json:"content"`
@@ -255,20 +277,13 @@ func (s *Server) wireMessageLocked(m *storedMessage) wireMessage {
 }
 
 func (s *Server) postMessage(r *http.Request) result {
-	p, err := readPayload(r)
-	if err != nil {
-		return failure(http.StatusBadRequest, 0, "400: Bad Request", err.Error())
-	}
-	f := &formErrors{}
-	ch, apiErr := parseMessage(f, p.json, p.files)
-	if apiErr != nil {
-		return badJSON(apiErr)
-	}
-	if ch.flags != nil && discordgo.MessageFlags(*ch.flags)&discordgo.MessageFlagsEphemeral != 0 {
-		f.add("flags", "MESSAGE_FLAGS_INVALID", "Ephemeral messages exist only as interaction responses")
-	}
-	if !f.empty() {
-		return f.result()
+	ch, res, valid := readMessage(r, func(f *formErrors, ch messageChange) {
+		if ch.flags != nil && discordgo.MessageFlags(*ch.flags)&discordgo.MessageFlagsEphemeral != 0 {
+			f.add("flags", "MESSAGE_FLAGS_INVALID", "Ephemeral messages exist only as interaction responses")
+		}
+	})
+	if !valid {
+		return res
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -336,17 +351,9 @@ func (s *Server) getMessage(r *http.Request) result {
 }
 
 func (s *Server) editMessage(r *http.Request) result {
-	p, err := readPayload(r)
-	if err != nil {
-		return failure(http.StatusBadRequest, 0, "400: Bad Request", err.Error())
-	}
-	f := &formErrors{}
-	ch, apiErr := parseMessage(f, p.json, p.files)
-	if apiErr != nil {
-		return badJSON(apiErr)
-	}
-	if !f.empty() {
-		return f.result()
+	ch, res, valid := readMessage(r, nil)
+	if !valid {
+		return res
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
