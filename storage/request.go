@@ -162,6 +162,11 @@ func (s *Store) CreateRequest(ctx context.Context, in referral.NewRequest) (refe
 		if open >= s.Policy.MaxOpenPerStudent {
 			return referral.ErrTooManyOpen
 		}
+		// Older waiting requests for the company go first: a referrer whose
+		// capacity freed since the last sweep takes the one that waited.
+		if _, err := s.matchWaiting(ctx, tx, now, in.GuildID, []referral.Company{in.Company}); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO requests (guild_id, student_id, company_key, company_name, state, job_url, role, intro, resume_url, note, created_at, updated_at)
 			VALUES (?, ?, ?, ?, 'waiting', ?, ?, ?, ?, ?, ?, ?)`, in.GuildID, in.StudentID, in.Company.Key, in.Company.Name,
 			f.JobURL, f.Role, f.Intro, f.ResumeURL, f.Note, ms(now), ms(now))

@@ -282,8 +282,14 @@ func TestCapacityCountsThirtyDays(t *testing.T) {
 		t.Fatalf("a referrer at capacity was offered a second request (first %d)", sub.Request.ID)
 	}
 	clk.Add(referral.CapacityWindow + time.Minute)
-	if got := request(t, s, "u-s3", "https://jobs.example/3"); !got.Offered {
-		t.Fatalf("after 30 days the referrer should have capacity again")
+	// The request that waited is offered first, before the newer one.
+	if got := request(t, s, "u-s3", "https://jobs.example/3"); got.Offered {
+		t.Fatalf("after 30 days the newer request was offered ahead of the one that waited")
+	}
+	var state string
+	s.read.QueryRow(`SELECT state FROM requests WHERE student_id = 'u-s2'`).Scan(&state)
+	if state != string(referral.Offered) {
+		t.Fatalf("waiting request after 30 days: %s; want offered", state)
 	}
 }
 
