@@ -157,24 +157,12 @@ func flowTryPress(ctx context.Context, dc *discordtest.Server, user string, m *d
 	return in.Response(ctx)
 }
 
-// sentDMs are the DMs the bot sent to user as they were sent (pressing a
-// button later edits them).
-func flowSentDMs(h *harness, user string) []*discordtest.Message {
-	var out []*discordtest.Message
-	for _, e := range h.dc.Events() {
-		if e.Kind == "dm" && e.UserID == user && e.Message != nil {
-			out = append(out, e.Message)
-		}
-	}
-	return out
-}
-
 const flowOfferText = "is asking you for a referral"
 
 // offersTo counts the offer DMs sent to referrer, for request id (0: any).
 func flowOffersTo(h *harness, referrer string, id int64) int {
 	n := 0
-	for _, m := range flowSentDMs(h, referrer) {
+	for _, m := range h.sentDMs(referrer) {
 		if strings.Contains(m.Content, flowOfferText) && (id == 0 || strings.Contains(m.Text(), fmt.Sprintf("Request #%d:", id))) {
 			n++
 		}
@@ -318,8 +306,8 @@ func TestFlowReferral(t *testing.T) {
 			t.Errorf("offer DM buttons = %q; want %q", got, want)
 		}
 		flowSettle(h)
-		if n := len(flowSentDMs(h, pending)); n != 0 {
-			t.Errorf("a pending referrer got %d DMs; want none until approved:\n%s", n, dmDump(flowSentDMs(h, pending)))
+		if n := len(h.sentDMs(pending)); n != 0 {
+			t.Errorf("a pending referrer got %d DMs; want none until approved:\n%s", n, dmDump(h.sentDMs(pending)))
 		}
 
 		acc := h.press(ref, offer, "Accept")
@@ -405,7 +393,7 @@ func TestFlowReferral(t *testing.T) {
 		if n := flowOffersTo(h, first, id); n != 1 {
 			t.Errorf("the referrer who declined was offered request #%d %d times; want 1", id, n)
 		}
-		for _, m := range flowSentDMs(h, stu) {
+		for _, m := range h.sentDMs(stu) {
 			if strings.Contains(m.Text(), "<@"+first+">") || strings.Contains(strings.ToLower(m.Text()), "declin") {
 				t.Errorf("the student was told about the decline: %q", m.Text())
 			}
@@ -421,7 +409,7 @@ func TestFlowReferral(t *testing.T) {
 		id, resp := f.request(stu, "Stripe", flowGoodRequest("strp"))
 		flowMustContain(t, "the answer to a request nobody can take", resp.Text(), "it's waiting")
 		flowSettle(h)
-		if n := len(flowSentDMs(h, ref)); n != 0 {
+		if n := len(h.sentDMs(ref)); n != 0 {
 			t.Fatalf("%d DMs to a member who has not joined yet", n)
 		}
 		j := f.join(ref, "Stripe")
@@ -600,8 +588,8 @@ func TestFlowReferral(t *testing.T) {
 			draftValues = append(draftValues, vals)
 		}
 		flowSettle(h)
-		if n := len(flowSentDMs(h, draftRef)); n != 0 {
-			t.Errorf("drafts reached the referrer: %d DMs:\n%s", n, dmDump(flowSentDMs(h, draftRef)))
+		if n := len(h.sentDMs(draftRef)); n != 0 {
+			t.Errorf("drafts reached the referrer: %d DMs:\n%s", n, dmDump(h.sentDMs(draftRef)))
 		}
 		if st := h.run(draftStudent, "referral", "status").Text(); !strings.Contains(st, "no requests") {
 			t.Errorf("/referral status with only drafts = %q; want no requests listed", st)
@@ -623,7 +611,7 @@ func TestFlowReferral(t *testing.T) {
 			flowWaitOffer(h, draftRef, id)
 			flowSettle(h)
 			if n := flowOffersTo(h, draftRef, 0); n != 1 {
-				t.Errorf("the referrer got %d offers; want 1, for the fixed request only:\n%s", n, dmDump(flowSentDMs(h, draftRef)))
+				t.Errorf("the referrer got %d offers; want 1, for the fixed request only:\n%s", n, dmDump(h.sentDMs(draftRef)))
 			}
 			st := h.run(draftStudent, "referral", "status").Text()
 			if c := strings.Count(st, "**#"); c != 1 || !strings.Contains(st, fmt.Sprintf("**#%d** Airbnb", id)) {
