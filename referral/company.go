@@ -122,7 +122,7 @@ func NormalizeCompany(name string) Company {
 			return ' ' // a control character separates words in the key too
 		}
 		return r
-	}, strings.ToValidUTF8(name, "\uFFFD"))
+	}, CleanText(strings.ToValidUTF8(name, "\uFFFD")))
 	display := strings.Join(strings.Fields(name), " ")
 	key := companyKey(display)
 	if key == "" {
@@ -215,6 +215,9 @@ func ParseCompanies(list string) ([]Company, error) {
 		if n := utf8.RuneCountInString(e); n > MaxCompanyLen {
 			return nil, fmt.Errorf("companies: %q is %d characters long, more than %d; separate companies with commas, e.g. \"Amazon, Google\"", Truncate(e, 30), n, MaxCompanyLen)
 		}
+		if err := companyNameProblem("companies", e); err != nil {
+			return nil, err
+		}
 		c := NormalizeCompany(e)
 		if c.Key == "" || seen[c.Key] {
 			continue
@@ -229,6 +232,35 @@ func ParseCompanies(list string) ([]Company, error) {
 		return nil, fmt.Errorf("companies: %d companies given, at most %d; keep the ones you can refer to, usually where you work now", len(out), MaxCompanies)
 	}
 	return out, nil
+}
+
+// ParseCompany reads the one company of /referral request: refused like an
+// entry of ParseCompanies, and when nothing that reads as a name is left.
+func ParseCompany(name string) (Company, error) {
+	if err := companyNameProblem("company", name); err != nil {
+		return Company{}, err
+	}
+	if n := utf8.RuneCountInString(strings.TrimSpace(name)); n > MaxCompanyLen {
+		return Company{}, fmt.Errorf("company: the name is %d characters long, more than %d; type just the company's name, e.g. \"Amazon\"", n, MaxCompanyLen)
+	}
+	c := NormalizeCompany(name)
+	if c.Key == "" {
+		return Company{}, errors.New(`company: no company name given; type the company's name, e.g. "Amazon"`)
+	}
+	return c, nil
+}
+
+// companyNameProblem refuses a company name that would not read as a name
+// to the people it is shown to: a mention, or markdown with no name in it.
+func companyNameProblem(option, name string) error {
+	name = CleanText(name)
+	if HasMention(name) {
+		return fmt.Errorf("%s: %q is a mention, not a company name; type the company's name as it is written, e.g. \"Amazon\"", option, Truncate(name, 30))
+	}
+	if markdownOnly(name) {
+		return fmt.Errorf("%s: %q is only formatting characters; type the company's name as it is written, e.g. \"Amazon\"", option, Truncate(name, 30))
+	}
+	return nil
 }
 
 // MatchCompanies ranks known companies for autocomplete: those whose Key or

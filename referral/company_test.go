@@ -223,6 +223,9 @@ func FuzzNormalizeCompany(f *testing.F) {
 		if !keyIsClean(c.Key) {
 			t.Fatalf("NormalizeCompany(%q) = %+v; want a key of lowercase letters and digits", name, c)
 		}
+		if strings.ContainsFunc(c.Name, isBidiControl) {
+			t.Fatalf("NormalizeCompany(%q) = %+v; want a name without bidirectional controls", name, c)
+		}
 		if (c.Key == "") != (c.Name == "") {
 			t.Fatalf("NormalizeCompany(%q) = %+v; want Key and Name both set or both empty", name, c)
 		}

@@ -2,7 +2,7 @@ package referral
 
 import (
 	"fmt"
-	"net"
+	"net/netip"
 	"net/url"
 	"strings"
 	"unicode"
@@ -53,9 +53,10 @@ const (
 // can you refer me to Google for the SWE intern role? Thanks!" has three.
 const minIntroWords = 5
 
-// Clean trims surrounding whitespace of every field and normalises line
-// endings (\r\n and a lone \r become \n); invalid UTF-8 becomes U+FFFD so
-// rune counts match what Discord shows. Validate and storage use cleaned
+// Clean trims surrounding whitespace of every field, normalises line
+// endings (\r\n and a lone \r become \n) and removes invisible and
+// bidirectional control characters (CleanText); invalid UTF-8 becomes U+FFFD
+// so rune counts match what Discord shows. Validate and storage use cleaned
 // fields.
 func (f RequestFields) Clean() RequestFields {
 	return RequestFields{
@@ -71,7 +72,7 @@ func cleanField(s string) string {
 	s = strings.ToValidUTF8(s, "\uFFFD")
 	s = strings.ReplaceAll(s, "\r\n", "\n")
 	s = strings.ReplaceAll(s, "\r", "\n")
-	return strings.TrimSpace(s)
+	return strings.TrimSpace(CleanText(s))
 }
 
 // Validate returns every problem of f.Clean(), in modal field order
@@ -207,12 +208,12 @@ func missingScheme(s string) bool {
 	return err == nil && u.User == nil && goodHost(u.Hostname())
 }
 
-// goodHost wants an IP address or a dotted name, which rules out empty
-// hosts, "localhost", typos like "https://amazon/jobs" and file names like
+// goodHost wants a public IP address or a dotted name, which rules out empty
+// hosts, "localhost", private and loopback addresses, typos like "https://amazon/jobs" and file names like
 // "https://resume.pdf".
 func goodHost(h string) bool {
-	if net.ParseIP(h) != nil {
-		return true
+	if ip, err := netip.ParseAddr(strings.Trim(h, "[]")); err == nil {
+		return publicIP(ip)
 	}
 	h = strings.TrimSuffix(h, ".")
 	i := strings.LastIndexByte(h, '.')
@@ -221,6 +222,16 @@ func goodHost(h string) bool {
 	}
 	tld := strings.ToLower(h[i+1:])
 	return strings.IndexFunc(tld, unicode.IsLetter) >= 0 && !fileExtensions[tld]
+}
+
+// publicIP refuses addresses that lead into the reader's own machine or
+// network (loopback, private, link-local, unspecified, multicast): a link
+// for a stranger to open never points there, and such links are a way to
+// probe whoever clicks them.
+func publicIP(ip netip.Addr) bool {
+	ip = ip.Unmap() // ::ffff:127.0.0.1 is 127.0.0.1
+	return !(ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() ||
+		ip.IsUnspecified() || ip.IsMulticast() || ip.IsInterfaceLocalMulticast())
 }
 
 // fileExtensions are endings of documents, never of websites.

@@ -311,6 +311,11 @@ func FuzzValidate(f *testing.F) {
 		if again := c.Clean(); again != c {
 			t.Fatalf("Clean(Clean(%+v)) = %+v; want %+v", in, again, c)
 		}
+		for _, v := range []string{c.JobURL, c.Role, c.Intro, c.ResumeURL, c.Note} {
+			if strings.ContainsFunc(v, isBidiControl) {
+				t.Fatalf("Clean(%+v) = %+v; still holds a bidirectional control", in, c)
+			}
+		}
 		order := map[string]int{FieldJobURL: 0, FieldRole: 1, FieldIntro: 2, FieldResumeURL: 3, FieldNote: 4}
 		last := -1
 		for _, p := range in.Validate() {
@@ -332,4 +337,8 @@ func FuzzValidate(f *testing.F) {
 			}
 		}
 	})
+}
+
+func isBidiControl(r rune) bool {
+	return (r >= 0x202A && r <= 0x202E) || (r >= 0x2066 && r <= 0x2069) || r == 0x200E || r == 0x200F || r == 0x061C
 }
