@@ -13,7 +13,7 @@ func TestCleanTextRemovesInvisibleKeepsOrdinaryUnicode(t *testing.T) {
 		{"I ship 🚀 and 👩‍💻 daily ❤️", "I ship 🚀 and 👩‍💻 daily ❤️"}, // ZWJ and variation selector stay
 		{"flag 🏴\U000E0067\U000E0062\U000E0073\U000E0063\U000E0074\U000E007F ok", "flag 🏴\U000E0067\U000E0062\U000E0073\U000E0063\U000E0074\U000E007F ok"},
 		{"line one\nline two\tand a tab", "line one\nline two\tand a tab"},
-		{"evil \u202Efdp.exe", "evil fdp.exe"},                   // right-to-left override
+		{"evil \u202Efdp.exe", "evil fdp.exe"},                       // right-to-left override
 		{"\u202Aembedded\u202C \u202Bright\u202C", "embedded right"}, // embeddings and pop
 		{"\u2066iso\u2069 \u2067rtl\u2069 \u2068first\u2069", "iso rtl first"},
 		{"marks \u200E\u200F\u061C gone", "marks  gone"},
