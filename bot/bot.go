@@ -185,7 +185,7 @@ func (b *Bot) Run(ctx context.Context) error {
 	})
 
 	if err := b.session.Open(); err != nil {
-		return fmt.Errorf("connect to discord: %w", err)
+		return openError(err)
 	}
 	defer b.session.Close()
 
