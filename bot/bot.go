@@ -46,10 +46,14 @@ type Bot struct {
 // Policy turns the configuration into the domain's lifecycle settings.
 func Policy(cfg config.Config) referral.Policy {
 	r := cfg.Referrals
+	nudges := make([]time.Duration, len(r.Nudges))
+	for i, n := range r.Nudges {
+		nudges[i] = time.Duration(n)
+	}
 	return referral.Policy{
-		OfferTimeout: r.OfferTimeout, ReferrerReminder: r.ReferrerReminder, Nudges: r.Nudges,
-		RequestTTL: r.RequestTTL, MaxOpenPerStudent: r.MaxOpenPerStudent, DefaultCapacity: r.ReferrerCapacity,
-		Retention: r.Retention,
+		OfferTimeout: time.Duration(r.OfferTimeout), ReferrerReminder: time.Duration(r.ReferrerReminder), Nudges: nudges,
+		RequestTTL: time.Duration(r.RequestTTL), MaxOpenPerStudent: r.MaxOpenPerStudent, DefaultCapacity: r.ReferrerCapacity,
+		Retention: time.Duration(r.Retention),
 	}
 }
 
@@ -78,14 +82,14 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 	}
 	now := time.Now
 	store.Policy = Policy(cfg)
-	store.Location = cfg.Location
+	store.Location = cfg.Location()
 	session, err := newSession(cfg.Discord.Token, cfg.Discord.APIURL)
 	if err != nil {
 		store.Close()
 		return nil, err
 	}
 	b := &Bot{cfg: cfg, logger: logger, now: now, store: store, session: session, digestSchedule: digest, ready: make(chan struct{})}
-	b.sender = newSender(store, session, cfg.Location, logger, b.clock, nil)
+	b.sender = newSender(store, session, cfg.Location(), logger, b.clock, nil)
 	b.sender.roles = newRoleChecker(session, store, b.clock)
 	for _, o := range opts {
 		o(b)
@@ -93,7 +97,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 	store.Now = b.now
 	b.metrics = newMetrics(store, b.now)
 	b.sender.metrics = b.metrics
-	b.router = &commands.Router{Store: store, Now: b.now, Location: cfg.Location, Policy: store.Policy,
+	b.router = &commands.Router{Store: store, Now: b.now, Location: cfg.Location(), Policy: store.Policy,
 		SMTPEnabled: cfg.SMTP.Host != "", Logger: logger, Observe: b.metrics.observe}
 	if cfg.SMTP.Host != "" {
 		b.mailer = newMailer(cfg.SMTP, logger)
@@ -181,7 +185,7 @@ func (b *Bot) Run(ctx context.Context) error {
 	})
 
 	if err := b.session.Open(); err != nil {
-		return fmt.Errorf("connect to discord: %w", err)
+		return openError(err)
 	}
 	defer b.session.Close()
 
@@ -194,7 +198,7 @@ func (b *Bot) Run(ctx context.Context) error {
 		return nil
 	}
 
-	c := cron.New(cron.WithLocation(b.cfg.Location), cron.WithChain(
+	c := cron.New(cron.WithLocation(b.cfg.Location()), cron.WithChain(
 		cron.Recover(cronLogger{b.logger}), cron.SkipIfStillRunning(cronLogger{b.logger})))
 	if _, err := c.AddFunc(b.cfg.Schedule.Sweep, func() { b.sweep(ctx) }); err != nil {
 		return fmt.Errorf("schedule.sweep: %w", err)

@@ -775,7 +775,7 @@ func TestFlowReferral(t *testing.T) {
 
 // Steps that need the bot's clock moved days ahead get a bot of their own.
 func TestFlowOfferTimeoutAndCapacityWindow(t *testing.T) {
-	f := startFlow(t, func(c *config.Config) { c.Referrals.RequestTTL = 90 * 24 * time.Hour })
+	f := startFlow(t, func(c *config.Config) { c.Referrals.RequestTTL = config.Duration(90 * 24 * time.Hour) })
 
 	f.run("late_accept_after_timeout", func(t *testing.T, h *harness) {
 		a, b := f.user("tara", true), f.user("tom", true)
@@ -786,7 +786,7 @@ func TestFlowOfferTimeoutAndCapacityWindow(t *testing.T) {
 		first, stale := flowWaitOfferAny(h, id, a, b)
 		next := flowOther(a, b, first)
 
-		h.clock.Advance(f.h.cfg.Referrals.OfferTimeout + time.Minute)
+		h.clock.Advance(time.Duration(f.h.cfg.Referrals.OfferTimeout) + time.Minute)
 		offer := flowWaitOffer(h, next, id)
 		moved := h.waitDM(first, fmt.Sprintf("Request #%d for", id))
 		flowMustContain(t, "the timed-out referrer's DM", moved.Text(), "has moved on")

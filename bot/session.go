@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/bwmarrin/discordgo"
+	"github.com/gorilla/websocket"
 )
 
 // rewriteTransport sends every request for Discord's API host to base
@@ -56,4 +58,23 @@ func newSession(token, apiURL string) (*discordgo.Session, error) {
 	s.Identify.Intents = discordgo.IntentsGuilds
 	s.ShouldReconnectOnError = true
 	return s, nil
+}
+
+// errTokenRefused is what an admin needs to read when Discord does not
+// accept the bot token: it was reset, revoked or copied wrong, and only a
+// new one from the Developer Portal helps.
+var errTokenRefused = errors.New("connect to discord: discord refused the bot token (discord.token); " +
+	"reset it in the Discord Developer Portal (your application > Bot > Reset Token) and put the new one in DISCORD_TOKEN or discord.token")
+
+// openError explains a failed Session.Open. Discord refuses a bad token
+// with 401 on REST (GET /gateway) or by closing the gateway with 4004.
+func openError(err error) error {
+	var rest *discordgo.RESTError
+	var closed *websocket.CloseError
+	switch {
+	case errors.As(err, &rest) && rest.Response != nil && rest.Response.StatusCode == http.StatusUnauthorized,
+		errors.As(err, &closed) && closed.Code == 4004:
+		return errTokenRefused
+	}
+	return fmt.Errorf("connect to discord: %w", err)
 }

@@ -77,7 +77,7 @@ func wantFollowUpButtons(t *testing.T, m *discordtest.Message) {
 }
 
 func TestStepsOfferTimeoutAsksNextReferrerAndLateAcceptMovesOn(t *testing.T) {
-	h := startBot(t, func(c *config.Config) { c.Referrals.OfferTimeout = time.Hour })
+	h := startBot(t, func(c *config.Config) { c.Referrals.OfferTimeout = config.Duration(time.Hour) })
 	h.adminSetup(false)
 	h.joinReferrer(alice, "Amazon")
 	h.submitRequest(sam, "Amazon", amazonJob)
@@ -117,7 +117,7 @@ func TestStepsOfferTimeoutAsksNextReferrerAndLateAcceptMovesOn(t *testing.T) {
 }
 
 func TestStepsReferrerReminderOnceWithSubmittedButton(t *testing.T) {
-	h := startBot(t, func(c *config.Config) { c.Referrals.ReferrerReminder = 24 * time.Hour })
+	h := startBot(t, func(c *config.Config) { c.Referrals.ReferrerReminder = config.Duration(24 * time.Hour) })
 	acceptedRequest(t, h)
 
 	h.clock.Advance(23 * time.Hour)
@@ -142,7 +142,7 @@ func TestStepsReferrerReminderOnceWithSubmittedButton(t *testing.T) {
 
 func TestStepsNudgesFollowUpUntilFinalOutcome(t *testing.T) {
 	h := startBot(t, func(c *config.Config) {
-		c.Referrals.Nudges = []time.Duration{24 * time.Hour, 48 * time.Hour, 72 * time.Hour}
+		c.Referrals.Nudges = []config.Duration{config.Duration(24 * time.Hour), config.Duration(48 * time.Hour), config.Duration(72 * time.Hour)}
 	})
 	submittedRequest(t, h)
 
@@ -173,7 +173,7 @@ func TestStepsNudgesFollowUpUntilFinalOutcome(t *testing.T) {
 }
 
 func TestStepsRejectedKeepMeInMindAsksReferrerOnce(t *testing.T) {
-	h := startBot(t, func(c *config.Config) { c.Referrals.Nudges = []time.Duration{24 * time.Hour} })
+	h := startBot(t, func(c *config.Config) { c.Referrals.Nudges = []config.Duration{config.Duration(24 * time.Hour)} })
 	submittedRequest(t, h)
 	h.clock.Advance(25 * time.Hour)
 	followUp := h.waitDM(sam, followUpText)
@@ -224,7 +224,7 @@ func TestStepsRejectedKeepMeInMindAsksReferrerOnce(t *testing.T) {
 }
 
 func TestStepsRequestTTLExpiresAndPointsToApplyingDirectly(t *testing.T) {
-	h := startBot(t, func(c *config.Config) { c.Referrals.RequestTTL = 48 * time.Hour })
+	h := startBot(t, func(c *config.Config) { c.Referrals.RequestTTL = config.Duration(48 * time.Hour) })
 	h.adminSetup(false)
 	h.joinReferrer(alice, "Amazon")
 	reply := h.submitRequest(sam, "Stripe", "https://stripe.com/jobs/listing/new-grad/5000001")
@@ -279,7 +279,7 @@ func TestStepsPauseDaysEndsAndOffersResume(t *testing.T) {
 
 func TestStepsDueDuringDowntimeRunOnceAfterRestart(t *testing.T) {
 	h := startBot(t, func(c *config.Config) {
-		c.Referrals.Nudges = []time.Duration{24 * time.Hour, 48 * time.Hour}
+		c.Referrals.Nudges = []config.Duration{config.Duration(24 * time.Hour), config.Duration(48 * time.Hour)}
 	})
 	submittedRequest(t, h)
 
@@ -298,7 +298,7 @@ func TestStepsDueDuringDowntimeRunOnceAfterRestart(t *testing.T) {
 // no event to say so: an offer on another request ended, or an accepted
 // referral left the 30-day capacity window.
 func TestStepsSweepRematchesWaitingRequestsWhenCapacityFrees(t *testing.T) {
-	h := startBot(t, func(c *config.Config) { c.Referrals.RequestTTL = 90 * 24 * time.Hour })
+	h := startBot(t, func(c *config.Config) { c.Referrals.RequestTTL = config.Duration(90 * 24 * time.Hour) })
 	h.adminSetup(false)
 	h.joinReferrer(alice, "Amazon", opt("capacity", 1))
 	h.submitRequest(sam, "Amazon", amazonJob)

@@ -39,7 +39,7 @@ func (b *Bot) sweep(ctx context.Context) {
 // for a week missed while the bot was down.
 func (b *Bot) postDigests(ctx context.Context) {
 	now := b.now()
-	scheduled := thisWeeksDigestTime(b.digestSchedule, now, b.cfg.Location)
+	scheduled := thisWeeksDigestTime(b.digestSchedule, now, b.cfg.Location())
 	if scheduled.After(now) {
 		return
 	}

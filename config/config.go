@@ -4,7 +4,6 @@
 package config
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -17,91 +16,120 @@ import (
 )
 
 // Config is the whole configuration; see config.example.yaml for each key.
+// The yaml tags are the one list of keys: the decoder, the unknown-key
+// check and the effective-config printer all read them.
 type Config struct {
-	Discord   Discord
-	Database  Database
-	Timezone  string         // IANA name as configured, e.g. "UTC"
-	Location  *time.Location // loaded from Timezone
-	Schedule  Schedule
-	Referrals Referrals
-	SMTP      SMTP
-	HTTP      HTTP
-	Log       Log
+	Discord   Discord   `yaml:"discord"`
+	Database  Database  `yaml:"database"`
+	Timezone  string    `yaml:"timezone"` // IANA name, e.g. "UTC"; see Location
+	Schedule  Schedule  `yaml:"schedule"`
+	Referrals Referrals `yaml:"referrals"`
+	SMTP      SMTP      `yaml:"smtp"`
+	HTTP      HTTP      `yaml:"http"`
+	Log       Log       `yaml:"log"`
 }
 
 // Discord is the discord: section.
 type Discord struct {
-	Token    string
-	GuildIDs []string
-	APIURL   string // "" = https://discord.com
+	Token        string   `yaml:"token"`
+	GuildIDs     []string `yaml:"guild_ids,flow"`
+	APIURL       string   `yaml:"api_url"`      // "" = https://discord.com
+	Interactions string   `yaml:"interactions"` // gateway or http
+	PublicKey    string   `yaml:"public_key"`   // hex Ed25519 key, for http
 }
 
+// Interaction transports for Discord.Interactions.
+const (
+	InteractionsGateway = "gateway"
+	InteractionsHTTP    = "http"
+)
+
 // Database is the database: section.
-type Database struct{ Path string }
+type Database struct {
+	Path string `yaml:"path"` // SQLite file, used when URL is empty
+	URL  string `yaml:"url"`  // postgres://... = PostgreSQL instead
+}
 
 // Schedule is the schedule: section.
 type Schedule struct {
-	Sweep  string // robfig/cron spec, e.g. "@every 1m"
-	Digest string // e.g. "0 9 * * MON"
+	Sweep  string `yaml:"sweep"`  // robfig/cron spec, e.g. "@every 1m"
+	Digest string `yaml:"digest"` // e.g. "0 9 * * MON"
 }
 
 // Referrals is the referrals: section: the timings and limits of the flow.
 type Referrals struct {
-	OfferTimeout      time.Duration
-	ReferrerReminder  time.Duration
-	Nudges            []time.Duration
-	RequestTTL        time.Duration
-	MaxOpenPerStudent int
-	ReferrerCapacity  int
-	Retention         time.Duration
+	OfferTimeout      Duration   `yaml:"offer_timeout"`
+	ReferrerReminder  Duration   `yaml:"referrer_reminder"`
+	Nudges            []Duration `yaml:"nudges,flow"`
+	RequestTTL        Duration   `yaml:"request_ttl"`
+	MaxOpenPerStudent int        `yaml:"max_open_per_student"`
+	ReferrerCapacity  int        `yaml:"referrer_capacity"`
+	Retention         Duration   `yaml:"retention"`
 }
 
 // SMTP is the smtp: section, for work-email verification.
 type SMTP struct {
-	Host     string // "" = email verification off
-	Port     int
-	Username string
-	Password string
-	From     string
+	Host     string `yaml:"host"` // "" = email verification off
+	Port     int    `yaml:"port"`
+	Username string `yaml:"username"`
+	Password string `yaml:"password"`
+	From     string `yaml:"from"`
 }
 
-// HTTP is the http: section, serving /healthz and /metrics.
-type HTTP struct{ Listen string }
+// HTTP is the http: section: /healthz, /metrics, the dashboard and, in
+// http mode, the interactions endpoint.
+type HTTP struct {
+	Listen           string `yaml:"listen"`
+	InteractionsPath string `yaml:"interactions_path"`
+	PublicURL        string `yaml:"public_url"` // how members' browsers reach Listen
+}
 
 // Log is the log: section.
 type Log struct {
-	Level  string // debug, info, warn, error
-	Format string // text or json
+	Level  string `yaml:"level"`  // debug, info, warn, error
+	Format string `yaml:"format"` // text or json
 }
 
-const day = 24 * time.Hour
+const day = Duration(24 * time.Hour)
 
 // Default returns the values of config.example.yaml with an empty token;
 // a test keeps the two in step.
 func Default() Config {
 	return Config{
+		Discord:  Discord{Interactions: InteractionsGateway},
 		Database: Database{Path: "referralbot.db"},
 		Timezone: "UTC",
-		Location: time.UTC,
 		Schedule: Schedule{Sweep: "@every 1m", Digest: "0 9 * * MON"},
 		Referrals: Referrals{
-			OfferTimeout:      72 * time.Hour,
+			OfferTimeout:      Duration(72 * time.Hour),
 			ReferrerReminder:  4 * day,
-			Nudges:            []time.Duration{7 * day, 14 * day},
+			Nudges:            []Duration{7 * day, 14 * day},
 			RequestTTL:        30 * day,
 			MaxOpenPerStudent: 3,
 			ReferrerCapacity:  4,
 			Retention:         180 * day,
 		},
 		SMTP: SMTP{Port: 587, From: "referrals@example.org"},
-		HTTP: HTTP{Listen: "127.0.0.1:8080"},
+		HTTP: HTTP{Listen: "127.0.0.1:8080", InteractionsPath: "/interactions"},
 		Log:  Log{Level: "info", Format: "text"},
 	}
 }
 
+// Location is the time zone named by Timezone, or UTC when that name does
+// not load (Validate reports it). It is derived on each call rather than
+// stored, so the two can never disagree.
+func (c Config) Location() *time.Location {
+	loc, err := loadLocation(c.Timezone)
+	if err != nil {
+		return time.UTC
+	}
+	return loc
+}
+
 // Load reads YAML from r over Default(), expands ${VAR} and $VAR in values
 // with getenv, falls back to getenv("DISCORD_TOKEN") for an empty token and
-// validates. All problems found are reported together, one per line, each
+// validates. A file with no keys at all is an error: it is far more likely
+// the wrong file than a wish for every default. All problems found are reported together, one per line, each
 // naming its key. A nil getenv sees no variables.
 func Load(r io.Reader, getenv func(string) string) (Config, error) {
 	if getenv == nil {
@@ -114,7 +142,7 @@ func Load(r io.Reader, getenv func(string) string) (Config, error) {
 	}
 	c := Default()
 	d := &decoder{getenv: getenv, failed: map[string]bool{}}
-	if !d.decode(bytes.NewReader(data), &c) {
+	if !d.decode(data, &c) {
 		return Config{}, &problems{errs: d.errs}
 	}
 

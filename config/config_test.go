@@ -7,9 +7,12 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"go.yaml.in/yaml/v3"
 )
 
 const testToken = "MTIzNDU2Nzg5MDEyMzQ1Njc4.GaBcDe.abcdefghijklmnopqrstuvwxyz0123456789WXYZ"
@@ -39,8 +42,8 @@ func TestExampleFileIsDefault(t *testing.T) {
 
 func TestDefaultIsFresh(t *testing.T) {
 	a := Default()
-	a.Referrals.Nudges[0] = time.Second
-	if b := Default(); b.Referrals.Nudges[0] != 7*24*time.Hour {
+	a.Referrals.Nudges[0] = Duration(time.Second)
+	if b := Default(); b.Referrals.Nudges[0] != Duration(7*24*time.Hour) {
 		t.Errorf("Default() shares its Nudges slice between calls")
 	}
 }
@@ -52,7 +55,7 @@ func TestLoadErrors(t *testing.T) {
 		env  map[string]string // nil = DISCORD_TOKEN set
 		want []string
 	}{
-		{"missing token", "", map[string]string{},
+		{"missing token", "log:\n  level: info\n", map[string]string{},
 			[]string{"discord.token: missing", "DISCORD_TOKEN", "discord.token in the config file"}},
 		{"token from unset variable", "discord:\n  token: ${NOPE}\n", map[string]string{},
 			[]string{"discord.token: missing"}},
@@ -84,6 +87,8 @@ func TestLoadErrors(t *testing.T) {
 			[]string{`referrals.retention: "180" is not a duration`, "e.g. 72h or 3d"}},
 		{"empty duration", "referrals:\n  request_ttl: \"\"\n", nil,
 			[]string{"referrals.request_ttl: no duration given", "e.g. 72h or 3d"}},
+		{"null duration", "referrals:\n  request_ttl:\n", nil,
+			[]string{"referrals.request_ttl: no duration given"}},
 		{"zero duration", "referrals:\n  request_ttl: 0s\n", nil,
 			[]string{"referrals.request_ttl: must be more than 0, got 0s", "e.g. 72h or 3d"}},
 		{"negative duration", "referrals:\n  referrer_reminder: -1d\n", nil,
@@ -245,22 +250,22 @@ referrals:
 	if got, want := c.Discord.GuildIDs, []string{"123456789012345678", "876543210987654321"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("GuildIDs = %q; want %q", got, want)
 	}
-	if c.Location == nil || c.Location.String() != "Europe/Berlin" || c.Timezone != "Europe/Berlin" {
-		t.Errorf("Timezone, Location = %q, %v; want Europe/Berlin", c.Timezone, c.Location)
+	if c.Location().String() != "Europe/Berlin" || c.Timezone != "Europe/Berlin" {
+		t.Errorf("Timezone, Location() = %q, %v; want Europe/Berlin", c.Timezone, c.Location())
 	}
-	if got, want := c.Referrals.OfferTimeout, 90*time.Minute; got != want {
+	if got, want := c.Referrals.OfferTimeout, Duration(90*time.Minute); got != want {
 		t.Errorf("OfferTimeout = %v; want %v", got, want)
 	}
-	if got, want := c.Referrals.Nudges, []time.Duration{36 * time.Hour, 48 * time.Hour}; !reflect.DeepEqual(got, want) {
+	if got, want := c.Referrals.Nudges, []Duration{Duration(36 * time.Hour), Duration(48 * time.Hour)}; !reflect.DeepEqual(got, want) {
 		t.Errorf("Nudges = %v; want %v", got, want)
 	}
-	if got, want := c.Referrals.RequestTTL, 30*24*time.Hour; got != want {
+	if got, want := c.Referrals.RequestTTL, Duration(30*24*time.Hour); got != want {
 		t.Errorf("RequestTTL = %v; want the default %v", got, want)
 	}
 }
 
 func TestLoadEmptyKeepsDefaults(t *testing.T) {
-	for _, in := range []string{"", "# nothing yet\n", "---\n", "~\n", "smtp:\nlog: ~\n"} {
+	for _, in := range []string{"smtp:\nlog: ~\n", "# only sections\nsmtp:\n"} {
 		c, err := Load(strings.NewReader(in), tokenEnv)
 		if err != nil {
 			t.Fatalf("Load(%q) error = %v", in, err)
@@ -313,8 +318,8 @@ database:
 		{"log.level", c.Log.Level, "info"},
 		{"discord.token", c.Discord.Token, testToken},
 		{"discord.guild_ids", c.Discord.GuildIDs, []string{"111111111111111111", "222222222222222222"}},
-		{"referrals.nudges", c.Referrals.Nudges, []time.Duration{24 * time.Hour, 48 * time.Hour}},
-		{"referrals.request_ttl", c.Referrals.RequestTTL, 10 * 24 * time.Hour},
+		{"referrals.nudges", c.Referrals.Nudges, []Duration{Duration(24 * time.Hour), Duration(48 * time.Hour)}},
+		{"referrals.request_ttl", c.Referrals.RequestTTL, Duration(10 * 24 * time.Hour)},
 		{"database.path", c.Database.Path, "/data/$money.db"},
 	}
 	for _, ch := range checks {
@@ -337,12 +342,12 @@ func TestTokenFallback(t *testing.T) {
 		env  map[string]string
 		want string
 	}{
-		{"no key", "", map[string]string{"DISCORD_TOKEN": "from-env"}, "from-env"},
+		{"no key", "log:\n  level: info\n", map[string]string{"DISCORD_TOKEN": "from-env"}, "from-env"},
 		{"empty value", "discord:\n  token: \"\"\n", map[string]string{"DISCORD_TOKEN": "from-env"}, "from-env"},
 		{"unset variable", "discord:\n  token: ${BOT_TOKEN}\n", map[string]string{"DISCORD_TOKEN": "from-env"}, "from-env"},
 		{"other variable", "discord:\n  token: ${BOT_TOKEN}\n", map[string]string{"DISCORD_TOKEN": "from-env", "BOT_TOKEN": "bot"}, "bot"},
 		{"file wins", "discord:\n  token: in-file\n", map[string]string{"DISCORD_TOKEN": "from-env"}, "in-file"},
-		{"whitespace trimmed", "", map[string]string{"DISCORD_TOKEN": "from-env\n"}, "from-env"},
+		{"whitespace trimmed", "log:\n  level: info\n", map[string]string{"DISCORD_TOKEN": "from-env\n"}, "from-env"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -449,10 +454,9 @@ func TestWriteEffective(t *testing.T) {
 	c.Discord.GuildIDs = []string{"123456789012345678"}
 	c.Discord.APIURL = "http://127.0.0.1:9000"
 	c.Timezone = "Europe/Berlin"
-	c.Location, _ = time.LoadLocation("Europe/Berlin")
 	c.Schedule.Sweep = "*/5 * * * *"
-	c.Referrals.OfferTimeout = 90 * time.Minute
-	c.Referrals.Nudges = []time.Duration{36 * time.Hour, 7 * 24 * time.Hour}
+	c.Referrals.OfferTimeout = Duration(90 * time.Minute)
+	c.Referrals.Nudges = []Duration{Duration(36 * time.Hour), Duration(7 * 24 * time.Hour)}
 	c.SMTP = SMTP{Host: "smtp.example.org", Port: 465, Username: "u$er", Password: "hunter2-secret", From: "Referrals <r@example.org>"}
 	c.HTTP.Listen = ""
 	c.Log = Log{Level: "debug", Format: "json"}
@@ -476,17 +480,13 @@ func TestWriteEffective(t *testing.T) {
 		}
 	}
 
-	back, err := Load(strings.NewReader(out), env(nil))
+	// The secrets are masked on purpose (and a masked token is rejected);
+	// supply them to compare the rest.
+	back, err := Load(strings.NewReader(unmaskToken(out)), env(nil))
 	if err != nil {
 		t.Fatalf("Load(WriteEffective output) error = %v\n%s", err, out)
 	}
-	// The secrets are masked on purpose; supply them to compare the rest.
-	back.Discord.Token = c.Discord.Token
 	back.SMTP.Password = c.SMTP.Password
-	if back.Location.String() != c.Location.String() {
-		t.Errorf("Location after round trip = %v; want %v", back.Location, c.Location)
-	}
-	back.Location, c.Location = nil, nil
 	if !reflect.DeepEqual(back, c) {
 		t.Errorf("WriteEffective output loads back as\n%+v\nwant\n%+v\noutput:\n%s", back, c, out)
 	}
@@ -503,7 +503,7 @@ func TestWriteEffectiveDefaults(t *testing.T) {
 			t.Errorf("WriteEffective output = \n%s\nwant it to contain %q", out, w)
 		}
 	}
-	back, err := Load(strings.NewReader(out), env(nil))
+	back, err := Load(strings.NewReader(unmaskToken(out)), env(nil))
 	if err != nil {
 		t.Fatalf("Load(WriteEffective output) error = %v", err)
 	}
@@ -511,6 +511,11 @@ func TestWriteEffectiveDefaults(t *testing.T) {
 	if !reflect.DeepEqual(back, Default()) {
 		t.Errorf("defaults load back as %+v; want %+v", back, Default())
 	}
+}
+
+// unmaskToken puts testToken where WriteEffective masked the token.
+func unmaskToken(out string) string {
+	return regexp.MustCompile(`(?m)^  token: .*$`).ReplaceAllString(out, "  token: "+testToken)
 }
 
 func TestMaskShortToken(t *testing.T) {
@@ -535,8 +540,7 @@ func TestValidate(t *testing.T) {
 		want   string
 	}{
 		{"no token", func(c *Config) { c.Discord.Token = "" }, "discord.token: missing"},
-		{"nil location", func(c *Config) { c.Location = nil }, "timezone: Location is not set"},
-		{"location mismatch", func(c *Config) { c.Timezone = "Europe/Berlin" }, `timezone: Location is "UTC" but timezone is "Europe/Berlin"`},
+		{"bad timezone", func(c *Config) { c.Timezone = "Europe/Nowhere" }, `timezone: "Europe/Nowhere" is not a known IANA timezone`},
 		{"zero offer timeout", func(c *Config) { c.Referrals.OfferTimeout = 0 }, "referrals.offer_timeout: must be more than 0"},
 		{"nil nudges", func(c *Config) { c.Referrals.Nudges = nil }, "referrals.nudges: want 1 to 5"},
 		{"zero port", func(c *Config) { c.SMTP.Port = 0 }, "smtp.port"},
@@ -584,4 +588,264 @@ func FuzzParseDuration(f *testing.F) {
 			}
 		}
 	})
+}
+
+// The example file is the documentation of the keys: every key of Config
+// must appear in it, not only agree with Default() where it does.
+func TestExampleFileHasEveryKey(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "config.example.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	inFile := map[string]bool{}
+	var walk func(prefix string, n *yaml.Node)
+	walk = func(prefix string, n *yaml.Node) {
+		for i := 0; n.Kind == yaml.MappingNode && i+1 < len(n.Content); i += 2 {
+			key := joinKey(prefix, n.Content[i].Value)
+			inFile[key] = true
+			walk(key, n.Content[i+1])
+		}
+	}
+	walk("", doc.Content[0])
+	var want func(prefix string, typ reflect.Type)
+	want = func(prefix string, typ reflect.Type) {
+		for i := range typ.NumField() {
+			f := typ.Field(i)
+			key := joinKey(prefix, yamlName(f))
+			if !inFile[key] {
+				t.Errorf("config.example.yaml lacks %s", key)
+			}
+			if f.Type.Kind() == reflect.Struct {
+				want(key, f.Type)
+			}
+		}
+	}
+	want("", reflect.TypeFor[Config]())
+}
+
+func TestLoadNewKeys(t *testing.T) {
+	const key = "0123456789abcdef0123456789ABCDEF0123456789abcdef0123456789abcdef"
+	in := "discord:\n  interactions: http\n  public_key: " + key + "\n" +
+		"database:\n  url: postgres://bot:${PGPASSWORD}@db:5432/referrals?sslmode=disable\n" +
+		"http:\n  listen: :8080\n  interactions_path: /discord/interactions\n  public_url: https://referrals.example.org\n"
+	c, err := Load(strings.NewReader(in), env(map[string]string{"DISCORD_TOKEN": testToken, "PGPASSWORD": "s3cret"}))
+	if err != nil {
+		t.Fatalf("Load(%q) error = %v", in, err)
+	}
+	checks := []struct {
+		name      string
+		got, want string
+	}{
+		{"discord.interactions", c.Discord.Interactions, "http"},
+		{"discord.public_key", c.Discord.PublicKey, key},
+		{"database.url", c.Database.URL, "postgres://bot:s3cret@db:5432/referrals?sslmode=disable"},
+		{"http.interactions_path", c.HTTP.InteractionsPath, "/discord/interactions"},
+		{"http.public_url", c.HTTP.PublicURL, "https://referrals.example.org"},
+	}
+	for _, ch := range checks {
+		if ch.got != ch.want {
+			t.Errorf("%s = %q; want %q", ch.name, ch.got, ch.want)
+		}
+	}
+
+	var buf bytes.Buffer
+	if err := c.WriteEffective(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if out := buf.String(); strings.Contains(out, "s3cret") || !strings.Contains(out, "url: postgres://bot:xxxxx@db:5432/referrals?sslmode=disable") {
+		t.Errorf("WriteEffective output = \n%s\nwant database.url with its password masked", out)
+	}
+}
+
+func TestLoadNewKeyErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		yaml string
+		want []string
+		not  string // must not appear: a secret
+	}{
+		{"interactions unknown", "discord:\n  interactions: websocket\n",
+			[]string{`discord.interactions: "websocket" is not a transport; use gateway (the default) or http`}, ""},
+		{"http without public key", "discord:\n  interactions: http\n",
+			[]string{"discord.public_key: missing", "discord.interactions: http", "Developer Portal"}, ""},
+		{"public key too short", "discord:\n  public_key: abcdef\n",
+			[]string{`discord.public_key: "abcdef" is not an Ed25519 public key`, "64 hexadecimal characters"}, ""},
+		{"public key not hex", "discord:\n  public_key: " + strings.Repeat("g", 64) + "\n",
+			[]string{"discord.public_key:", "is not an Ed25519 public key"}, ""},
+		{"http without listen", "discord:\n  interactions: http\n  public_key: " + strings.Repeat("ab", 32) + "\nhttp:\n  listen: \"\"\n",
+			[]string{"http.listen: empty, but discord.interactions is http"}, ""},
+		{"database url mysql", "database:\n  url: mysql://bot:hunter2@db/referrals\n",
+			[]string{`database.url: has scheme "mysql", not postgres:// or postgresql://`, `"" for SQLite at database.path`}, "hunter2"},
+		{"database url no scheme", "database:\n  url: bot:hunter2@db/referrals\n",
+			[]string{"database.url:", "postgres://USER:PASSWORD@HOST:5432/DB"}, "hunter2"},
+		{"database url empty path too", "database:\n  url: \"\"\n  path: \"\"\n",
+			[]string{"database.path: empty"}, ""},
+		{"interactions path relative", "http:\n  interactions_path: interactions\n",
+			[]string{`http.interactions_path: "interactions" is not a path; start it with /`}, ""},
+		{"interactions path empty", "http:\n  interactions_path: \"\"\n",
+			[]string{`http.interactions_path: "" is not a path`}, ""},
+		{"public url without scheme", "http:\n  public_url: referrals.example.org\n",
+			[]string{`http.public_url: "referrals.example.org" is not an absolute http(s) URL`}, ""},
+		{"public url without host", "http:\n  public_url: https://\n",
+			[]string{`http.public_url: "https://" is not an absolute http(s) URL`}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Load(strings.NewReader(tt.yaml), tokenEnv)
+			if err == nil {
+				t.Fatalf("Load(%q) error = nil; want it to mention %q", tt.yaml, tt.want[0])
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("Load(%q) error = %v; want it to mention %q", tt.yaml, err, w)
+				}
+			}
+			if tt.not != "" && strings.Contains(err.Error(), tt.not) {
+				t.Errorf("Load(%q) error = %v; shows %q", tt.yaml, err, tt.not)
+			}
+		})
+	}
+	// A postgresql:// URL without a host (a Unix socket) is fine, and a
+	// url makes database.path unused.
+	in := "database:\n  url: postgresql:///referrals?host=/run/postgresql\n  path: \"\"\n"
+	if _, err := Load(strings.NewReader(in), tokenEnv); err != nil {
+		t.Errorf("Load(%q) error = %v; want nil", in, err)
+	}
+}
+
+func TestLoadSyntaxErrors(t *testing.T) {
+	const good = "discord:\n  token: x\n  guild_ids: []\ndatabase:\n  path: a.db\nreferrals:\n  offer_timeout: 72h\n  referrer_reminder: 4d\n"
+	tests := []struct {
+		name string
+		yaml string
+		want []string
+	}{
+		{"key indented one more", good + "   nudges: [7d]\n  request_ttl: 30d\n",
+			[]string{`config: line 9: "nudges:" is indented 3 spaces, more than the line above it`}},
+		{"key indented two more", good + "    nudges: [7d]\n",
+			[]string{`config: line 9: "nudges:" is indented 4 spaces, more than`}},
+		{"key indented one less", good + " nudges: [7d]\n  request_ttl: 30d\n",
+			[]string{`config: line 9: "nudges:" is indented 1 space, which lines up with no section above it`}},
+		{"nested key indented one less", "log:\n  level: info\nsmtp:\n  host: x\n  port: 25\n  from: a@b.c\n  username: u\n password: p\n",
+			[]string{`config: line 8: "password:" is indented 1 space, which lines up with no section`}},
+		{"under-indent far below its section", "a:\n  b:\n    c: 1\n    d: 2\n   e: 3\n",
+			[]string{`config: line 5: "e:" is indented 3 spaces, which lines up with no section`}},
+		{"list item after lines of comments", "discord:\n  guild_ids:\n    - \"1\"\n    # two\n\n    - \"2\"\n   api_url: x\n",
+			[]string{`config: line 7: "api_url:"`}},
+		{"tab before a key", "discord:\n  token: x\n\tguild_ids: []\n",
+			[]string{"config: line 3: a tab is used for indentation", "spaces"}},
+		{"tab as the only indent", "discord:\n\ttoken: x\n",
+			[]string{"config: line 2: a tab is used for indentation"}},
+		{"tab after spaces", "log:\n  level: info\n \tformat: text\n",
+			[]string{"config: line 3: a tab"}},
+		{"colon in a value", "discord:\n  token: x\n  api_url: a: b\n",
+			[]string{"config: line 3: mapping values are not allowed in this context", "quote values"}},
+		{"unclosed list", "discord:\n  token: [\n",
+			[]string{"config: line 2:", "indentation"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Load(strings.NewReader(tt.yaml), tokenEnv)
+			if err == nil {
+				t.Fatalf("Load(%q) error = nil; want it to mention %q", tt.yaml, tt.want[0])
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("Load(%q) error = %v; want it to mention %q", tt.yaml, err, w)
+				}
+			}
+		})
+	}
+	// Tabs where YAML allows them are no problem.
+	for _, in := range []string{"smtp:\n  host: |\n    a\n    \tb\n  port: x\n", "log:\n  level:\tinfo\n", "# \tcomment\nlog:\n  level: info\n"} {
+		if _, err := Load(strings.NewReader(in), tokenEnv); err != nil && strings.Contains(err.Error(), "tab") {
+			t.Errorf("Load(%q) error = %v; want no complaint about a tab", in, err)
+		}
+	}
+}
+
+func TestLoadEmptyFile(t *testing.T) {
+	for _, in := range []string{"", "\n\n", "   \n\t\n", "# nothing yet\n", "# a\n\n  # b\n", "---\n", "~\n", "null\n"} {
+		_, err := Load(strings.NewReader(in), tokenEnv)
+		if err == nil || !strings.Contains(err.Error(), "config file is empty") || !strings.Contains(err.Error(), "config.example.yaml") {
+			t.Errorf("Load(%q) error = %v; want \"config file is empty\" and a pointer to config.example.yaml", in, err)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(path, []byte("# fill me in\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadFile(path, tokenEnv); err == nil || !strings.Contains(err.Error(), path+": config file is empty") {
+		t.Errorf("LoadFile(%q) error = %v; want it to name the file and say it is empty", path, err)
+	}
+}
+
+func TestTokenCharacters(t *testing.T) {
+	tests := []struct {
+		name, token, want string
+	}{
+		{"space inside", "MTIzNDU2Nzg5MDEy NDU2Nzg4.GaBcDe.abcdefghijkl", "has a space or line break at character 17"},
+		{"quoted", `"MTIzNDU2Nzg5MDEyMzQ1Njc4.GaBcDe.abcdefghijkl"`, `has '"' at character 1`},
+		{"two tokens", "MTIzNDU2.GaBc\nNjc4.GaBc", "has a space or line break at character 14"},
+		{"slash", "MTIzNDU2Nzg5/GaBcDe", "has '/' at character 13"},
+		{"non-ascii", "MTIzNDU2Nzg5ÄGaBcDe", "has 'Ä' at character 13"},
+		{"bearer prefix", "Bearer MTIzNDU2Nzg5", "has a space or line break at character 7"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Load(strings.NewReader("log:\n  level: info\n"), env(map[string]string{"DISCORD_TOKEN": tt.token}))
+			if err == nil {
+				t.Fatalf("Load with token %q: error = nil; want discord.token rejected", tt.token)
+			}
+			for _, w := range []string{"discord.token: " + tt.want, "Reset Token"} {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("Load with token %q: error = %v; want it to mention %q", tt.token, err, w)
+				}
+			}
+			if strings.Contains(err.Error(), "MTIzNDU2") {
+				t.Errorf("Load with token %q: error = %v; shows the token", tt.token, err)
+			}
+		})
+	}
+	for _, ok := range []string{testToken, "Bot " + testToken, "test-token", "a_b-c.d"} {
+		c := withToken(Default())
+		c.Discord.Token = ok
+		if err := c.Validate(); err != nil {
+			t.Errorf("Validate() with token %q = %v; want nil", ok, err)
+		}
+	}
+}
+
+func TestDurationYAML(t *testing.T) {
+	var v struct {
+		D  Duration   `yaml:"d"`
+		Ds []Duration `yaml:"ds,flow"`
+	}
+	if err := yaml.Unmarshal([]byte("d: 1d12h\nds: [90m, 7d]\n"), &v); err != nil {
+		t.Fatalf("yaml.Unmarshal error = %v", err)
+	}
+	if want := Duration(36 * time.Hour); v.D != want {
+		t.Errorf("D = %v; want %v", v.D, want)
+	}
+	if want := []Duration{Duration(90 * time.Minute), Duration(7 * 24 * time.Hour)}; !reflect.DeepEqual(v.Ds, want) {
+		t.Errorf("Ds = %v; want %v", v.Ds, want)
+	}
+	out, err := yaml.Marshal(v)
+	if want := "d: 36h\nds: [1h30m, 7d]\n"; err != nil || string(out) != want {
+		t.Errorf("yaml.Marshal = %q, %v; want %q", out, err, want)
+	}
+	for in, want := range map[string]string{
+		"d: soon\n":   `"soon" is not a duration; use a number with s, m, h or d`,
+		"d: 0s\n":     "must be more than 0, got 0s",
+		"d: [1d]\n":   "want a duration such as 7d, got a list",
+		"d: {a: 1}\n": "want a duration such as 7d, got a mapping",
+	} {
+		if err := yaml.Unmarshal([]byte(in), &v); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("yaml.Unmarshal(%q) error = %v; want it to mention %q", in, err, want)
+		}
+	}
 }

@@ -1,28 +1,28 @@
 package config
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"reflect"
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	"go.yaml.in/yaml/v3"
 )
 
-// decoder walks the YAML node tree itself rather than unmarshalling into a
-// struct: that is what lets errors name the dotted key, expansion touch only
-// values, and all mistakes be collected in one pass.
+// decoder walks the YAML node tree itself, guided by Config's yaml tags,
+// rather than unmarshalling straight into the struct: that is what lets
+// errors name the dotted key, expansion touch only values, and all mistakes
+// be collected in one pass.
 type decoder struct {
 	getenv func(string) string
 	errs   []error
 	failed map[string]bool // keys already reported
 }
-
-type fieldFunc func(key string, n *yaml.Node)
 
 func (d *decoder) fail(p problem) {
 	d.errs = append(d.errs, p)
@@ -33,17 +33,22 @@ func (d *decoder) failf(key, format string, args ...any) {
 	d.fail(keyErrorf(key, format, args...))
 }
 
-// decode reports false when the YAML could not be parsed at all, in which
-// case nothing else about the config is worth checking.
-func (d *decoder) decode(r io.Reader, c *Config) bool {
-	dec := yaml.NewDecoder(r)
+// decode reports false when the YAML could not be parsed at all, or holds
+// nothing, in which case nothing else about the config is worth checking.
+func (d *decoder) decode(data []byte, c *Config) bool {
+	if len(bytes.TrimSpace(data)) == 0 {
+		d.fail(emptyProblem) // yaml rejects a tab on an empty line
+		return false
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
-		if !errors.Is(err, io.EOF) { // EOF: an empty file means all defaults
-			d.fail(problem{key: "config", msg: "config: " + yamlMessage(err) + "; check the indentation and quote values that contain \": \" or \" #\""})
-			return false
+		if errors.Is(err, io.EOF) {
+			d.fail(emptyProblem)
+		} else {
+			d.fail(syntaxProblem(data, err))
 		}
-		return true
+		return false
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
@@ -54,59 +59,58 @@ func (d *decoder) decode(r io.Reader, c *Config) bool {
 	if root.Kind == yaml.DocumentNode && len(root.Content) > 0 {
 		root = root.Content[0]
 	}
-	d.mapping("", root, d.fields(c))
+	if isNull(resolve(root)) {
+		d.fail(emptyProblem)
+		return false
+	}
+	d.value("", root, reflect.ValueOf(c).Elem())
 	return true
 }
 
-// yamlMessage keeps the YAML parser's text but drops its "yaml: " prefix,
-// which means nothing to someone editing a config file.
-func yamlMessage(err error) string {
-	return strings.TrimPrefix(err.Error(), "yaml: ")
+var emptyProblem = problem{key: "config", msg: "config file is empty (nothing but spaces or comments); start from config.example.yaml: cp config.example.yaml config.yaml"}
+
+// value decodes n into v, which is addressable; key names it in errors.
+func (d *decoder) value(key string, n *yaml.Node, v reflect.Value) {
+	n = resolve(n)
+	if u, ok := v.Addr().Interface().(yaml.Unmarshaler); ok {
+		if err := u.UnmarshalYAML(d.expanded(n)); err != nil {
+			d.failf(key, "%s", err.Error())
+		}
+		return
+	}
+	switch v.Kind() {
+	case reflect.Struct:
+		d.mapping(key, n, v)
+	case reflect.String:
+		if s, ok := d.scalar(key, n, "a string"); ok {
+			v.SetString(s)
+		}
+	case reflect.Int:
+		d.integer(key, n, v)
+	case reflect.Slice:
+		d.list(key, n, v)
+	default:
+		panic(fmt.Sprintf("config: no decoder for %s (%s)", key, v.Type())) // a new field type needs a case here
+	}
 }
 
-// fields is the schema: every valid key and where its value goes.
-func (d *decoder) fields(c *Config) map[string]fieldFunc {
-	section := func(fields map[string]fieldFunc) fieldFunc {
-		return func(key string, n *yaml.Node) { d.mapping(key, n, fields) }
+// fieldsOf maps each yaml key of struct type t to its field index.
+func fieldsOf(t reflect.Type) map[string]int {
+	fields := map[string]int{}
+	for i := range t.NumField() {
+		if name := yamlName(t.Field(i)); name != "" {
+			fields[name] = i
+		}
 	}
-	return map[string]fieldFunc{
-		"discord": section(map[string]fieldFunc{
-			"token":     d.str(&c.Discord.Token),
-			"guild_ids": d.strList(&c.Discord.GuildIDs),
-			"api_url":   d.str(&c.Discord.APIURL),
-		}),
-		"database": section(map[string]fieldFunc{
-			"path": d.str(&c.Database.Path),
-		}),
-		"timezone": d.timezone(c),
-		"schedule": section(map[string]fieldFunc{
-			"sweep":  d.str(&c.Schedule.Sweep),
-			"digest": d.str(&c.Schedule.Digest),
-		}),
-		"referrals": section(map[string]fieldFunc{
-			"offer_timeout":        d.duration(&c.Referrals.OfferTimeout),
-			"referrer_reminder":    d.duration(&c.Referrals.ReferrerReminder),
-			"nudges":               d.durationList(&c.Referrals.Nudges),
-			"request_ttl":          d.duration(&c.Referrals.RequestTTL),
-			"max_open_per_student": d.integer(&c.Referrals.MaxOpenPerStudent),
-			"referrer_capacity":    d.integer(&c.Referrals.ReferrerCapacity),
-			"retention":            d.duration(&c.Referrals.Retention),
-		}),
-		"smtp": section(map[string]fieldFunc{
-			"host":     d.str(&c.SMTP.Host),
-			"port":     d.integer(&c.SMTP.Port),
-			"username": d.str(&c.SMTP.Username),
-			"password": d.str(&c.SMTP.Password),
-			"from":     d.str(&c.SMTP.From),
-		}),
-		"http": section(map[string]fieldFunc{
-			"listen": d.str(&c.HTTP.Listen),
-		}),
-		"log": section(map[string]fieldFunc{
-			"level":  d.str(&c.Log.Level),
-			"format": d.str(&c.Log.Format),
-		}),
+	return fields
+}
+
+func yamlName(f reflect.StructField) string {
+	name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+	if name == "-" || !f.IsExported() {
+		return ""
 	}
+	return name
 }
 
 func joinKey(prefix, name string) string {
@@ -116,8 +120,7 @@ func joinKey(prefix, name string) string {
 	return prefix + "." + name
 }
 
-func (d *decoder) mapping(prefix string, n *yaml.Node, fields map[string]fieldFunc) {
-	n = resolve(n)
+func (d *decoder) mapping(prefix string, n *yaml.Node, v reflect.Value) {
 	if isNull(n) {
 		return // "smtp:" with nothing under it keeps the defaults
 	}
@@ -129,9 +132,10 @@ func (d *decoder) mapping(prefix string, n *yaml.Node, fields map[string]fieldFu
 		}
 		return
 	}
+	fields := fieldsOf(v.Type())
 	seen := map[string]int{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
+		k, val := n.Content[i], n.Content[i+1]
 		key := joinKey(prefix, k.Value)
 		if k.Kind != yaml.ScalarNode {
 			d.fail(problem{key: joinKey(prefix, "?"), msg: fmt.Sprintf("config: a key under %q is %s (line %d); keys are plain names", prefix, describe(k), k.Line)})
@@ -151,12 +155,12 @@ func (d *decoder) mapping(prefix string, n *yaml.Node, fields map[string]fieldFu
 			d.fail(problem{key: key, msg: msg})
 			continue
 		}
-		f(key, v)
+		d.value(key, val, v.Field(f))
 	}
 }
 
 // suggest returns the known key closest to a misspelt one, if any is close.
-func suggest(name string, fields map[string]fieldFunc) string {
+func suggest(name string, fields map[string]int) string {
 	best, bestDist := "", 3 // more than two edits away is not a typo
 	names := make([]string, 0, len(fields))
 	for f := range fields {
@@ -226,9 +230,22 @@ func (d *decoder) expand(s string) string {
 	})
 }
 
+// expanded is n with ${VAR} expanded in a scalar's text, for a field's own
+// UnmarshalYAML.
+func (d *decoder) expanded(n *yaml.Node) *yaml.Node {
+	if n == nil {
+		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null"}
+	}
+	if n.Kind != yaml.ScalarNode {
+		return n
+	}
+	e := *n
+	e.Value = d.expand(n.Value)
+	return &e
+}
+
 // scalar returns the expanded text of a scalar; null is "".
 func (d *decoder) scalar(key string, n *yaml.Node, want string) (string, bool) {
-	n = resolve(n)
 	if isNull(n) {
 		return "", true
 	}
@@ -239,151 +256,60 @@ func (d *decoder) scalar(key string, n *yaml.Node, want string) (string, bool) {
 	return d.expand(n.Value), true
 }
 
-func (d *decoder) str(dst *string) fieldFunc {
-	return func(key string, n *yaml.Node) {
-		if s, ok := d.scalar(key, n, "a string"); ok {
-			*dst = s
-		}
+func (d *decoder) integer(key string, n *yaml.Node, v reflect.Value) {
+	s, ok := d.scalar(key, n, "a whole number")
+	if !ok {
+		return
 	}
-}
-
-func (d *decoder) integer(dst *int) fieldFunc {
-	return func(key string, n *yaml.Node) {
-		s, ok := d.scalar(key, n, "a whole number")
-		if !ok {
-			return
-		}
-		s = strings.TrimSpace(s)
-		if s == "" {
-			d.failf(key, "want a whole number, got nothing")
-			return
-		}
-		v, err := strconv.Atoi(s)
-		if err != nil {
-			d.failf(key, "want a whole number, got %q", s)
-			return
-		}
-		*dst = v
-	}
-}
-
-func (d *decoder) parseDuration(key, s string) (time.Duration, bool) {
 	s = strings.TrimSpace(s)
 	if s == "" {
-		d.failf(key, "no duration given; %s", durationHint)
-		return 0, false
+		d.failf(key, "want a whole number, got nothing")
+		return
 	}
-	v, err := parseDuration(s)
+	i, err := strconv.Atoi(s)
 	if err != nil {
-		d.failf(key, "%q is not a duration; %s", s, durationHint)
-		return 0, false
+		d.failf(key, "want a whole number, got %q", s)
+		return
 	}
-	return v, true // zero and negative are left to Validate
-}
-
-func (d *decoder) duration(dst *time.Duration) fieldFunc {
-	return func(key string, n *yaml.Node) {
-		s, ok := d.scalar(key, n, "a duration such as 72h or 3d")
-		if !ok {
-			return
-		}
-		if v, ok := d.parseDuration(key, s); ok {
-			*dst = v
-		}
-	}
-}
-
-type item struct {
-	key   string // e.g. referrals.nudges[1]
-	value string
+	v.SetInt(int64(i))
 }
 
 // list accepts a YAML list or, so a whole list can come from one environment
-// variable, a scalar of comma- or space-separated items.
-func (d *decoder) list(key string, n *yaml.Node, want string) ([]item, bool) {
-	n = resolve(n)
-	if isNull(n) {
-		return nil, true
-	}
-	var items []item
-	switch n.Kind {
-	case yaml.ScalarNode:
+// variable, a scalar of comma- or space-separated items. The field keeps its
+// default unless every item decodes.
+func (d *decoder) list(key string, n *yaml.Node, v reflect.Value) {
+	var items []*yaml.Node
+	switch {
+	case isNull(n):
+	case n.Kind == yaml.ScalarNode:
 		fields := strings.FieldsFunc(d.expand(n.Value), func(r rune) bool {
 			return r == ',' || r == ' ' || r == '\t' || r == '\n'
 		})
-		for i, f := range fields {
-			items = append(items, item{fmt.Sprintf("%s[%d]", key, i), f})
+		for _, f := range fields {
+			// Already expanded: "$$" must not be read a second time.
+			items = append(items, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: strings.ReplaceAll(f, "$", "$$"), Line: n.Line, Column: n.Column})
 		}
-		return items, true
-	case yaml.SequenceNode:
-		ok := true
-		for i, e := range n.Content {
-			ekey := fmt.Sprintf("%s[%d]", key, i)
-			s, eok := d.scalar(ekey, e, want)
-			if !eok {
-				ok = false
-				continue
-			}
-			items = append(items, item{ekey, strings.TrimSpace(s)})
-		}
-		if !ok {
-			d.failed[key] = true
-		}
-		return items, ok
+	case n.Kind == yaml.SequenceNode:
+		items = n.Content
+	default:
+		d.failf(key, "want a list such as [a, b], got %s", describe(n))
+		return
 	}
-	d.failf(key, "want a list such as [a, b], got %s", describe(n))
-	return nil, false
-}
-
-func (d *decoder) strList(dst *[]string) fieldFunc {
-	return func(key string, n *yaml.Node) {
-		items, ok := d.list(key, n, "a string")
-		if !ok {
-			return
+	out := reflect.MakeSlice(v.Type(), len(items), len(items))
+	before := len(d.errs)
+	for i, item := range items {
+		e := out.Index(i)
+		d.value(fmt.Sprintf("%s[%d]", key, i), item, e)
+		if e.Kind() == reflect.String {
+			e.SetString(strings.TrimSpace(e.String())) // " 123" is still server 123
 		}
-		var out []string
-		for _, it := range items {
-			out = append(out, it.value)
-		}
-		*dst = out
 	}
-}
-
-func (d *decoder) durationList(dst *[]time.Duration) fieldFunc {
-	return func(key string, n *yaml.Node) {
-		items, ok := d.list(key, n, "a duration such as 7d")
-		if !ok {
-			return
-		}
-		var out []time.Duration
-		for _, it := range items {
-			v, vok := d.parseDuration(it.key, it.value)
-			if !vok {
-				ok = false
-				continue
-			}
-			out = append(out, v)
-		}
-		if !ok {
-			d.failed[key] = true
-			return
-		}
-		*dst = out
+	if len(d.errs) > before {
+		d.failed[key] = true
+		return
 	}
-}
-
-func (d *decoder) timezone(c *Config) fieldFunc {
-	return func(key string, n *yaml.Node) {
-		s, ok := d.scalar(key, n, "a timezone name such as Europe/Berlin")
-		if !ok {
-			return
-		}
-		c.Timezone = s
-		loc, err := loadLocation(s)
-		if err != nil {
-			d.fail(timezoneProblem(s))
-			return
-		}
-		c.Location = loc
+	if len(items) == 0 {
+		out = reflect.Zero(v.Type())
 	}
+	v.Set(out)
 }

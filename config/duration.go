@@ -3,9 +3,42 @@ package config
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
+
+	"go.yaml.in/yaml/v3"
 )
+
+// Duration is a config wait: written as "72h", "7d" or "1d12h", always more
+// than zero. Convert with time.Duration(d) where it is used.
+type Duration time.Duration
+
+// UnmarshalYAML reads a scalar with ParseDuration. The message leaves out
+// the key because yaml does not say it; Load puts it in front.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		return fmt.Errorf("want a duration such as 7d, got %s", describe(n))
+	}
+	s := strings.TrimSpace(n.Value)
+	if s == "" || n.ShortTag() == "!!null" {
+		return fmt.Errorf("no duration given; %s", durationHint)
+	}
+	v, err := parseDuration(s)
+	if err != nil {
+		return fmt.Errorf("%s is not a duration; %s", strconv.Quote(s), durationHint)
+	}
+	if v <= 0 {
+		return fmt.Errorf("must be more than 0, got %s; %s", FormatDuration(v), durationHint)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalYAML writes the form UnmarshalYAML reads, in days where whole.
+func (d Duration) MarshalYAML() (any, error) { return d.String(), nil }
+
+func (d Duration) String() string { return FormatDuration(time.Duration(d)) }
 
 // durationHint ends every duration error so the fix is on the same line.
 const durationHint = "use a number with s, m, h or d, e.g. 72h or 3d"

@@ -1,10 +1,12 @@
 package config
 
 import (
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
 	"net/url"
+	"reflect"
 	"strings"
 	"time"
 
@@ -38,28 +40,40 @@ func (c Config) check() []problem {
 
 	if c.Discord.Token == "" {
 		add("discord.token", "missing; set DISCORD_TOKEN in the environment or discord.token in the config file")
+	} else if why := tokenProblem(c.Discord.Token); why != "" {
+		add("discord.token", "%s; a bot token is letters, digits, '-', '_' and '.' only: copy it again from the Discord Developer Portal (your application > Bot > Reset Token)", why)
 	}
 	for i, id := range c.Discord.GuildIDs {
 		if !isSnowflake(id) {
 			add(fmt.Sprintf("discord.guild_ids[%d]", i), "%q is not a server ID; use the number from Copy Server ID (Discord Developer Mode)", id)
 		}
 	}
-	if c.Discord.APIURL != "" {
-		if u, err := url.Parse(c.Discord.APIURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			add("discord.api_url", "%q is not an absolute http(s) URL; use e.g. http://127.0.0.1:9000, or \"\" for https://discord.com", c.Discord.APIURL)
-		}
+	if c.Discord.APIURL != "" && !isHTTPURL(c.Discord.APIURL) {
+		add("discord.api_url", "%q is not an absolute http(s) URL; use e.g. http://127.0.0.1:9000, or \"\" for https://discord.com", c.Discord.APIURL)
+	}
+	switch c.Discord.Interactions {
+	case InteractionsGateway, InteractionsHTTP:
+	default:
+		add("discord.interactions", "%q is not a transport; use gateway (the default) or http", c.Discord.Interactions)
+	}
+	switch {
+	case c.Discord.PublicKey == "" && c.Discord.Interactions == InteractionsHTTP:
+		add("discord.public_key", "missing; with discord.interactions: http it is needed to check Discord's signatures: copy Public Key from the Developer Portal (your application > General Information)")
+	case c.Discord.PublicKey != "" && !isHexKey(c.Discord.PublicKey):
+		add("discord.public_key", "%q is not an Ed25519 public key; want the 64 hexadecimal characters of Public Key in the Developer Portal (your application > General Information)", c.Discord.PublicKey)
 	}
 
-	if c.Database.Path == "" {
+	if c.Database.URL == "" && c.Database.Path == "" {
 		add("database.path", "empty; set the database file, e.g. referralbot.db")
+	}
+	if c.Database.URL != "" {
+		if why := postgresProblem(c.Database.URL); why != "" {
+			add("database.url", "%s; use postgres://USER:PASSWORD@HOST:5432/DB (the password from the environment, e.g. ${PGPASSWORD}), or \"\" for SQLite at database.path", why)
+		}
 	}
 
 	if _, err := loadLocation(c.Timezone); err != nil {
 		ps = append(ps, timezoneProblem(c.Timezone))
-	} else if c.Location == nil {
-		add("timezone", "Location is not set; load it with time.LoadLocation(%q)", c.Timezone)
-	} else if c.Location.String() != c.Timezone {
-		add("timezone", "Location is %q but timezone is %q; they must agree", c.Location, c.Timezone)
 	}
 
 	for _, s := range []struct{ key, spec, example string }{
@@ -71,30 +85,18 @@ func (c Config) check() []problem {
 		}
 	}
 
-	r := c.Referrals
-	for _, d := range []struct {
-		key string
-		v   time.Duration
-	}{
-		{"referrals.offer_timeout", r.OfferTimeout},
-		{"referrals.referrer_reminder", r.ReferrerReminder},
-		{"referrals.request_ttl", r.RequestTTL},
-		{"referrals.retention", r.Retention},
-	} {
-		if d.v <= 0 {
-			add(d.key, "must be more than 0, got %s; %s", FormatDuration(d.v), durationHint)
+	eachDuration("", reflect.ValueOf(c), func(key string, d Duration) {
+		if d <= 0 {
+			add(key, "must be more than 0, got %s; %s", d, durationHint)
 		}
-	}
+	})
+	r := c.Referrals
 	if n := len(r.Nudges); n < 1 || n > maxNudges {
 		add("referrals.nudges", "want 1 to %d durations, got %d; e.g. [7d, 14d]", maxNudges, n)
 	}
 	for i, v := range r.Nudges {
-		key := fmt.Sprintf("referrals.nudges[%d]", i)
-		switch {
-		case v <= 0:
-			add(key, "must be more than 0, got %s; %s", FormatDuration(v), durationHint)
-		case i > 0 && v <= r.Nudges[i-1]:
-			add(key, "%s is not after the previous nudge (%s); list nudges in increasing order, e.g. [7d, 14d]", FormatDuration(v), FormatDuration(r.Nudges[i-1]))
+		if i > 0 && v > 0 && v <= r.Nudges[i-1] {
+			add(fmt.Sprintf("referrals.nudges[%d]", i), "%s is not after the previous nudge (%s); list nudges in increasing order, e.g. [7d, 14d]", v, r.Nudges[i-1])
 		}
 	}
 	if v := r.MaxOpenPerStudent; v < 1 || v > maxPerLimit {
@@ -120,6 +122,14 @@ func (c Config) check() []problem {
 		if _, _, err := net.SplitHostPort(c.HTTP.Listen); err != nil {
 			add("http.listen", "%q is not host:port; use e.g. 127.0.0.1:8080 or :8080, or \"\" to turn it off", c.HTTP.Listen)
 		}
+	} else if c.Discord.Interactions == InteractionsHTTP {
+		add("http.listen", "empty, but discord.interactions is http: Discord's interactions need the http server; set e.g. :8080")
+	}
+	if p := c.HTTP.InteractionsPath; !strings.HasPrefix(p, "/") {
+		add("http.interactions_path", "%q is not a path; start it with /, e.g. /interactions", p)
+	}
+	if u := c.HTTP.PublicURL; u != "" && !isHTTPURL(u) {
+		add("http.public_url", "%q is not an absolute http(s) URL; use the address members' browsers reach this server at, e.g. https://referrals.example.org, or \"\"", u)
 	}
 
 	switch c.Log.Level {
@@ -133,6 +143,70 @@ func (c Config) check() []problem {
 		add("log.format", "%q is not a format; use text or json", c.Log.Format)
 	}
 	return ps
+}
+
+// eachDuration calls fn with the key of every Duration in v, list items
+// included, so a new duration key is checked without a line here.
+func eachDuration(key string, v reflect.Value, fn func(string, Duration)) {
+	switch {
+	case v.Type() == reflect.TypeFor[Duration]():
+		fn(key, Duration(v.Int()))
+	case v.Kind() == reflect.Struct:
+		for i := range v.NumField() {
+			if name := yamlName(v.Type().Field(i)); name != "" {
+				eachDuration(joinKey(key, name), v.Field(i), fn)
+			}
+		}
+	case v.Kind() == reflect.Slice:
+		for i := range v.Len() {
+			eachDuration(fmt.Sprintf("%s[%d]", key, i), v.Index(i), fn)
+		}
+	}
+}
+
+// tokenProblem says what in a Discord bot token cannot be part of one,
+// without repeating the token. A leading "Bot " is allowed: the session
+// adds it when missing.
+func tokenProblem(token string) string {
+	t := strings.TrimPrefix(token, "Bot ")
+	for i, r := range t {
+		switch {
+		case r == ' ' || r == '\t' || r == '\n' || r == '\r':
+			return fmt.Sprintf("has a space or line break at character %d", i+1)
+		case r == '.', r == '-', r == '_', '0' <= r && r <= '9', 'a' <= r && r <= 'z', 'A' <= r && r <= 'Z':
+		default:
+			return fmt.Sprintf("has %q at character %d", r, i+1)
+		}
+	}
+	return ""
+}
+
+func isHTTPURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
+
+// isHexKey reports whether s is 32 bytes written in hex, as Discord shows
+// an application's public key.
+func isHexKey(s string) bool {
+	b, err := hex.DecodeString(s)
+	return err == nil && len(b) == 32
+}
+
+// postgresProblem says why s is not a PostgreSQL URL, never showing its
+// password.
+func postgresProblem(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "is not a URL"
+	}
+	if u.Scheme != "postgres" && u.Scheme != "postgresql" {
+		if u.Scheme == "" {
+			return "has no scheme"
+		}
+		return fmt.Sprintf("has scheme %q, not postgres:// or postgresql://", u.Scheme)
+	}
+	return ""
 }
 
 // isSnowflake reports whether s is a Discord ID: digits that fit in a uint64.

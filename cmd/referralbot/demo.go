@@ -74,10 +74,10 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	cfg.Database.Path = filepath.Join(dir, "demo.db")
 	cfg.HTTP.Listen = ""
 	cfg.Schedule.Sweep = "@every 1s"
-	cfg.Referrals.OfferTimeout = 30 * time.Second
-	cfg.Referrals.ReferrerReminder = 30 * time.Second
-	cfg.Referrals.Nudges = []time.Duration{2 * time.Second, 20 * time.Second}
-	cfg.Referrals.RequestTTL = 6 * time.Second
+	cfg.Referrals.OfferTimeout = config.Duration(30 * time.Second)
+	cfg.Referrals.ReferrerReminder = config.Duration(30 * time.Second)
+	cfg.Referrals.Nudges = []config.Duration{config.Duration(2 * time.Second), config.Duration(20 * time.Second)}
+	cfg.Referrals.RequestTTL = config.Duration(6 * time.Second)
 	logOut := io.Discard
 	if *verbose {
 		logOut = stderr
