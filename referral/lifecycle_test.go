@@ -42,6 +42,9 @@ func mustChange(t *testing.T, name string, got Change, err error, want Change) {
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("%s =\n%+v\nwant\n%+v", name, got, want)
+		if got.Request != nil && want.Request != nil && !reflect.DeepEqual(*got.Request, *want.Request) {
+			t.Errorf("%s transition =\n%+v\nwant\n%+v", name, *got.Request, *want.Request)
+		}
 	}
 }
 
