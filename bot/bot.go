@@ -76,28 +76,29 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 	if err != nil {
 		return nil, fmt.Errorf("schedule.digest: %w", err)
 	}
-	store, err := storage.Open(ctx, cfg.Database.Path)
+	// The store reads the bot's clock, which options may still replace;
+	// nothing reads it before New returns.
+	var b *Bot
+	store, err := storage.Open(ctx, cfg.Database.Path, storage.Options{
+		Policy: Policy(cfg), Location: cfg.Location(), Now: func() time.Time { return b.now() }})
 	if err != nil {
 		return nil, err
 	}
 	now := time.Now
-	store.Policy = Policy(cfg)
-	store.Location = cfg.Location()
 	session, err := newSession(cfg.Discord.Token, cfg.Discord.APIURL)
 	if err != nil {
 		store.Close()
 		return nil, err
 	}
-	b := &Bot{cfg: cfg, logger: logger, now: now, store: store, session: session, digestSchedule: digest, ready: make(chan struct{})}
+	b = &Bot{cfg: cfg, logger: logger, now: now, store: store, session: session, digestSchedule: digest, ready: make(chan struct{})}
 	b.sender = newSender(store, session, cfg.Location(), logger, b.clock, nil)
 	b.sender.roles = newRoleChecker(session, store, b.clock)
 	for _, o := range opts {
 		o(b)
 	}
-	store.Now = b.now
 	b.metrics = newMetrics(store, b.now)
 	b.sender.metrics = b.metrics
-	b.router = &commands.Router{Store: store, Now: b.now, Location: cfg.Location(), Policy: store.Policy,
+	b.router = &commands.Router{Store: store, Now: b.now, Location: cfg.Location(), Policy: Policy(cfg),
 		SMTPEnabled: cfg.SMTP.Host != "", Logger: logger, Observe: b.metrics.observe}
 	if cfg.SMTP.Host != "" {
 		b.mailer = newMailer(cfg.SMTP, logger)

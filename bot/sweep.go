@@ -6,7 +6,7 @@ import (
 
 	"github.com/robfig/cron/v3"
 
-	"github.com/referralbot/referralbot/storage"
+	"github.com/referralbot/referralbot/referral"
 )
 
 // sweep runs every due step, offers waiting requests to referrers whose
@@ -57,5 +57,5 @@ func (b *Bot) postDigests(ctx context.Context) {
 // loc), the week the digest is keyed by. Once it has passed, the week's
 // digest is due; before it, last week's was posted already.
 func thisWeeksDigestTime(sched cron.Schedule, now time.Time, loc *time.Location) time.Time {
-	return sched.Next(storage.WeekStart(now, loc).Add(-time.Nanosecond))
+	return sched.Next(referral.WeekStart(now, loc).Add(-time.Nanosecond))
 }

@@ -231,7 +231,6 @@ func TestStatus(t *testing.T) {
 			State: referral.Submitted, ReferrerID: testAlumnus, AcceptedAt: testNow, NextNudgeAt: next},
 		12: {ID: 12, StudentID: testStudent, Company: referral.Company{Name: "Stripe"}, Fields: referral.RequestFields{Role: "Backend Intern"},
 			State: referral.Offered, ReferrerID: "777"},
-		13: {ID: 13, StudentID: testStudent, Company: referral.Company{Name: "Google"}, State: referral.Draft},
 		14: {ID: 14, StudentID: "other", Company: referral.Company{Name: "Meta"}, State: referral.Waiting},
 	}
 	h.router.Location = time.FixedZone("UTC+2", 2*3600)

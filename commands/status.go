@@ -12,15 +12,9 @@ import (
 
 // statusCommand is /referral status: the caller's requests, newest first.
 func (r *Router) statusCommand(ctx context.Context, c *call) (*discordgo.InteractionResponse, error) {
-	all, err := r.Store.StudentRequests(ctx, c.userID)
+	list, err := r.Store.StudentRequests(ctx, c.userID)
 	if err != nil {
 		return nil, err
-	}
-	var list []referral.Request
-	for _, req := range all {
-		if req.State != referral.Draft { // drafts are only for the Edit button
-			list = append(list, req)
-		}
 	}
 	if len(list) == 0 {
 		return ephemeral("You have no requests yet. Ask for a referral with /referral request."), nil

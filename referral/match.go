@@ -21,6 +21,8 @@ type Candidate struct {
 	UsedInWindow  int // offers accepted in the last CapacityWindow plus offers pending now
 	LastOfferedAt time.Time
 	AlreadyAsked  bool // was offered this request before (any answer)
+	// VerifiedDomain is shown on the offer ("verified @domain").
+	VerifiedDomain string
 }
 
 // Seeker is the side of a request that matching compares against.
@@ -82,6 +84,15 @@ func Rank(s Seeker, cands []Candidate, now time.Time) []Candidate {
 		out[i] = sc.c
 	}
 	return out
+}
+
+// Best is the candidate to ask first, or nil when nobody is eligible.
+func Best(s Seeker, cands []Candidate, now time.Time) *Candidate {
+	ranked := Rank(s, cands, now)
+	if len(ranked) == 0 {
+		return nil
+	}
+	return &ranked[0]
 }
 
 // SchoolMatch reports whether the referrer's school is named in the

@@ -55,6 +55,9 @@ type Outgoing struct {
 	Notice    Notice
 }
 
+// The notice constructors: every message the lifecycle sends is built
+// here, so what a notice carries is decided in one place.
+
 // OfferNotice is the DM that asks a referrer to refer the student.
 func OfferNotice(r Request, offerID int64, referrerID, verifiedDomain string) Notice {
 	f := r.Fields
@@ -63,6 +66,111 @@ func OfferNotice(r Request, offerID int64, referrerID, verifiedDomain string) No
 		Company: r.Company.Name, Role: f.Role, JobURL: f.JobURL, Intro: f.Intro, Note: f.Note, ResumeURL: f.ResumeURL,
 		VerifiedDomain: verifiedDomain,
 	}
+}
+
+// about is the part every request notice shares.
+func about(kind NoticeKind, r Request) Notice {
+	return Notice{Kind: kind, RequestID: r.ID, Company: r.Company.Name, Role: r.Fields.Role}
+}
+
+// OfferClosedNotice tells a referrer the request moved on: "timeout",
+// "withdrawn" or "expired".
+func OfferClosedNotice(r Request, reason string) Notice {
+	n := about(NoticeOfferClosed, r)
+	n.Reason = reason
+	return n
+}
+
+// WaitingNotice tells the student nobody is free to ask now.
+func WaitingNotice(r Request) Notice { return about(NoticeWaiting, r) }
+
+// StudentMatchedNotice tells the student of a waiting request that a
+// referrer is being asked.
+func StudentMatchedNotice(r Request) Notice { return about(NoticeStudentMatched, r) }
+
+// AcceptedNotice tells the student who will refer them.
+func AcceptedNotice(r Request, referrerID string) Notice {
+	n := about(NoticeAccepted, r)
+	n.ReferrerID, n.StudentID, n.JobURL = referrerID, r.StudentID, r.Fields.JobURL
+	return n
+}
+
+// SubmittedNotice tells the student the referral is in and when the first
+// check-in comes.
+func SubmittedNotice(r Request, referrerID string, firstCheckIn time.Time, checkIns int) Notice {
+	n := about(NoticeSubmitted, r)
+	n.ReferrerID, n.StudentID, n.Due, n.FollowUps = referrerID, r.StudentID, firstCheckIn, checkIns
+	return n
+}
+
+// ReminderNotice asks the referrer to submit, with what they need at hand.
+func ReminderNotice(r Request) Notice {
+	n := about(NoticeReminder, r)
+	n.StudentID, n.JobURL, n.ResumeURL = r.StudentID, r.Fields.JobURL, r.Fields.ResumeURL
+	return n
+}
+
+// FollowUpNotice asks the student how it went (check-in n of all).
+func FollowUpNotice(r Request, n, all int) Notice {
+	out := about(NoticeFollowUp, r)
+	out.StudentID, out.ReferrerID, out.FollowUp, out.FollowUps, out.Outcome = r.StudentID, r.ReferrerID, n, all, r.Outcome
+	return out
+}
+
+// OutcomeNotice tells the referrer what came of their referral.
+func OutcomeNotice(r Request, o Outcome) Notice {
+	n := about(NoticeOutcome, r)
+	n.StudentID, n.Outcome = r.StudentID, o
+	return n
+}
+
+// KeepInMindNotice asks the referrer to remember the student.
+func KeepInMindNotice(r Request) Notice {
+	n := about(NoticeKeepInMind, r)
+	n.StudentID = r.StudentID
+	return n
+}
+
+// ExpiredNotice points the student to applying directly.
+func ExpiredNotice(r Request) Notice {
+	n := about(NoticeExpired, r)
+	n.JobURL = r.Fields.JobURL
+	return n
+}
+
+// ReferrerGoneNotice tells the student their referrer left and the request
+// is looking again.
+func ReferrerGoneNotice(r Request) Notice { return about(NoticeReferrerGone, r) }
+
+// ReportNotice tells the fallback channel a student reported a referrer.
+func ReportNotice(r Request, studentID, referrerID string) Notice {
+	n := about(NoticeReport, r)
+	n.StudentID, n.ReferrerID = studentID, referrerID
+	return n
+}
+
+// PauseEndedNotice tells a referrer offers resume.
+func PauseEndedNotice() Notice { return Notice{Kind: NoticePauseEnded} }
+
+// RoleLostNotice tells a referrer the referrer role is gone.
+func RoleLostNotice() Notice { return Notice{Kind: NoticeRoleLost} }
+
+// DMClosedNotice pings a user in the fallback channel to open their DMs.
+func DMClosedNotice(userID string, requestID int64) Notice {
+	return Notice{Kind: NoticeDMClosed, UserID: userID, RequestID: requestID}
+}
+
+// DigestNotice is the week's digest for the digest channel.
+func DigestNotice(d Digest) Notice { return Notice{Kind: NoticeDigest, Digest: &d} }
+
+// ToUser addresses a notice to a user's DMs.
+func ToUser(guildID, userID string, n Notice) Outgoing {
+	return Outgoing{GuildID: guildID, UserID: userID, Notice: n}
+}
+
+// ToChannel addresses a notice to a channel.
+func ToChannel(guildID, channelID string, n Notice) Outgoing {
+	return Outgoing{GuildID: guildID, ChannelID: channelID, Notice: n}
 }
 
 // Digest is one server's numbers for one week; nothing private.

@@ -31,6 +31,7 @@ func CheckCapacity(n int) error {
 
 // Referrer is an alumnus's profile in one server.
 type Referrer struct {
+	ID             int64 // the profile's row, the subject of its pause_end step
 	GuildID        string
 	UserID         string
 	Status         ReferrerStatus
@@ -40,6 +41,7 @@ type Referrer struct {
 	Capacity       int
 	PausedUntil    time.Time
 	PauseReason    string // "" for their own pause, PauseReported after a student's report
+	ActiveVia      string // ViaRole, ViaAdmin, or "" while pending
 	VerifiedDomain string
 	LastOfferedAt  time.Time
 	CreatedAt      time.Time

@@ -26,6 +26,7 @@ type Request struct {
 	CreatedAt   time.Time
 	AcceptedAt  time.Time
 	SubmittedAt time.Time
+	ClosedAt    time.Time // when it reached a final state
 	NextNudgeAt time.Time // zero when no follow-up is scheduled
 }
 

@@ -9,8 +9,6 @@ import "fmt"
 type State string
 
 const (
-	// Draft failed validation; it is kept only for the "Edit request" button.
-	Draft State = "draft"
 	// Waiting is valid but no referrer is being asked (none available yet).
 	Waiting State = "waiting"
 	// Offered has one pending offer to one referrer.
@@ -29,9 +27,10 @@ const (
 	Expired State = "expired"
 )
 
-// transitions is the whole lifecycle: from -> allowed next states.
+// transitions is the whole lifecycle: from -> allowed next states. A
+// request that breaks a rule or a limit is never a request: it is kept as a
+// draft (referral.DraftRequest, a table of its own) for "Edit request".
 var transitions = map[State][]State{
-	Draft:     {Waiting, Offered, Withdrawn},
 	Waiting:   {Offered, Withdrawn, Expired},
 	Offered:   {Offered, Waiting, Accepted, Withdrawn, Expired},
 	Accepted:  {Submitted, Offered, Waiting, InProcess, Closed, Withdrawn},
@@ -44,7 +43,7 @@ var transitions = map[State][]State{
 
 // States lists every state, in lifecycle order.
 func States() []State {
-	return []State{Draft, Waiting, Offered, Accepted, Submitted, InProcess, Closed, Withdrawn, Expired}
+	return []State{Waiting, Offered, Accepted, Submitted, InProcess, Closed, Withdrawn, Expired}
 }
 
 // ErrTransition is returned for a move the lifecycle forbids.
@@ -78,15 +77,11 @@ func (s State) Open() bool {
 func (s State) Matchable() bool { return s == Waiting || s == Offered }
 
 // Withdrawable reports whether the student may still withdraw it.
-func (s State) Withdrawable() bool {
-	return Move(s, Withdrawn) == nil && s != Draft
-}
+func (s State) Withdrawable() bool { return Move(s, Withdrawn) == nil }
 
 // Label is how a state reads to users.
 func (s State) Label() string {
 	switch s {
-	case Draft:
-		return "draft"
 	case Waiting:
 		return "waiting for a referrer"
 	case Offered:

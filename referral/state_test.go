@@ -9,7 +9,6 @@ import (
 func TestMoveEveryPair(t *testing.T) {
 	allowed := map[[2]State]bool{}
 	for _, p := range [][2]State{
-		{Draft, Waiting}, {Draft, Offered}, {Draft, Withdrawn},
 		{Waiting, Offered}, {Waiting, Withdrawn}, {Waiting, Expired},
 		{Offered, Offered}, {Offered, Waiting}, {Offered, Accepted}, {Offered, Withdrawn}, {Offered, Expired},
 		{Accepted, Submitted}, {Accepted, Offered}, {Accepted, Waiting}, {Accepted, InProcess}, {Accepted, Closed}, {Accepted, Withdrawn},

@@ -48,6 +48,7 @@ var ErrUnderReview = errors.New("paused until an admin reviews a report")
 
 // AdminAction is one line of the trust log.
 type AdminAction struct {
+	GuildID  string
 	ActorID  string // the admin, the reporting student, the verifying referrer; "" = the bot
 	Action   string
 	TargetID string

@@ -60,15 +60,14 @@ func seedLarge(b *testing.B, s *Store, clk *clock, referrers, requests int) {
 
 func benchStore(b *testing.B, referrers, requests int) (*Store, *clock) {
 	b.Helper()
-	s, err := Open(context.Background(), b.TempDir()+"/bench.db")
+	clk := &clock{t: t0}
+	p := testPolicy()
+	p.MaxOpenPerStudent = 20
+	s, err := Open(context.Background(), b.TempDir()+"/bench.db", Options{Policy: p, Now: clk.Now})
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { s.Close() })
-	clk := &clock{t: t0}
-	s.Now = clk.Now
-	s.Policy = testPolicy()
-	s.Policy.MaxOpenPerStudent = 20
 	seedLarge(b, s, clk, referrers, requests)
 	return s, clk
 }

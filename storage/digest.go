@@ -11,22 +11,6 @@ import (
 	"github.com/referralbot/referralbot/referral"
 )
 
-// WeekKey is the ISO week of t in loc, e.g. "2026-W48": one digest each.
-// Sunday 23:30 and Monday 00:30 local time are in different weeks whatever
-// the UTC offset.
-func WeekKey(t time.Time, loc *time.Location) string {
-	y, w := t.In(loc).ISOWeek()
-	return fmt.Sprintf("%d-W%02d", y, w)
-}
-
-// WeekStart is Monday 00:00 in loc of t's ISO week: the scheduler looks
-// for the week's digest time from there.
-func WeekStart(t time.Time, loc *time.Location) time.Time {
-	t = t.In(loc)
-	day := (int(t.Weekday()) + 6) % 7 // Monday = 0
-	return time.Date(t.Year(), t.Month(), t.Day()-day, 0, 0, 0, 0, loc)
-}
-
 // chartWeeks is how many weeks the digest's chart shows.
 const chartWeeks = 8
 
@@ -88,9 +72,9 @@ func weekBuckets(now time.Time, loc *time.Location) (query string, bounds []time
 // digest computes a server's numbers for the week (seven calendar days in
 // the configured time zone) before now.
 func (s *Store) digest(ctx context.Context, q querier, guildID string, now time.Time) (referral.Digest, error) {
-	loc := s.loc()
+	loc := s.loc
 	query, bounds := weekBuckets(now, loc)
-	d := referral.Digest{GuildID: guildID, Week: WeekKey(now, loc), From: bounds[1].UTC(), To: now.UTC()}
+	d := referral.Digest{GuildID: guildID, Week: referral.WeekKey(now, loc), From: bounds[1].UTC(), To: now.UTC()}
 
 	// The week and the chart's weeks in one pass over the index.
 	args := make([]any, 0, chartWeeks+2)
@@ -121,7 +105,7 @@ func (s *Store) digest(ctx context.Context, q querier, guildID string, now time.
 	d.Screens, d.Interviews, d.Offers = week["outcome:screen"], week["outcome:interview"], week["outcome:offer"]
 	for i := chartWeeks - 1; i >= 0; i-- { // oldest first
 		c := weeks[i]
-		d.History = append(d.History, referral.WeekCounts{Week: WeekKey(bounds[i], loc), Requests: c["created"],
+		d.History = append(d.History, referral.WeekCounts{Week: referral.WeekKey(bounds[i], loc), Requests: c["created"],
 			Submitted: c["submitted"], Interviews: c["outcome:interview"], Offers: c["outcome:offer"]})
 	}
 
@@ -183,13 +167,6 @@ func median(sorted []int64) time.Duration {
 	return time.Duration(m) * time.Millisecond
 }
 
-func (s *Store) loc() *time.Location {
-	if s.Location == nil {
-		return time.UTC
-	}
-	return s.Location
-}
-
 // PostDigestNow queues this week's digest for the server's digest channel
 // at once; it counts as the week's digest, so the scheduled one skips.
 func (s *Store) PostDigestNow(ctx context.Context, guildID string, now time.Time) (referral.Digest, error) {
@@ -209,7 +186,7 @@ func (s *Store) PostDigestNow(ctx context.Context, guildID string, now time.Time
 			ON CONFLICT (guild_id, week) DO UPDATE SET posted_at = excluded.posted_at`, guildID, d.Week, ms(now)); err != nil {
 			return err
 		}
-		return enqueue(ctx, tx, now, referral.Outgoing{GuildID: guildID, ChannelID: g.DigestChannelID, Notice: referral.Notice{Kind: referral.NoticeDigest, Digest: &d}}, 0)
+		return enqueue(ctx, tx, now, referral.ToChannel(guildID, g.DigestChannelID, referral.DigestNotice(d)))
 	})
 	if err != nil {
 		return d, fmt.Errorf("post digest: %w", err)
@@ -223,7 +200,7 @@ func (s *Store) PostDigestNow(ctx context.Context, guildID string, now time.Time
 // time: a server set up after it waits for next week. It returns the
 // servers posted to.
 func (s *Store) PostWeeklyDigests(ctx context.Context, now, scheduledAt time.Time) ([]string, error) {
-	week := WeekKey(now, s.loc())
+	week := referral.WeekKey(now, s.loc)
 	var guilds []string
 	err := eachRow(ctx, s.read, qDigestDue, []any{ms(scheduledAt), week}, func(rows *sql.Rows) error {
 		var g string
@@ -256,7 +233,7 @@ func (s *Store) PostWeeklyDigests(ctx context.Context, now, scheduledAt time.Tim
 				return err
 			}
 			queued = true
-			return enqueue(ctx, tx, now, referral.Outgoing{GuildID: g, ChannelID: st.DigestChannelID, Notice: referral.Notice{Kind: referral.NoticeDigest, Digest: &d}}, 0)
+			return enqueue(ctx, tx, now, referral.ToChannel(g, st.DigestChannelID, referral.DigestNotice(d)))
 		})
 		if err != nil {
 			return posted, fmt.Errorf("weekly digest for %s: %w", g, err)
@@ -272,7 +249,7 @@ func (s *Store) PostWeeklyDigests(ctx context.Context, now, scheduledAt time.Tim
 const (
 	qStatsReferrers = `SELECT COALESCE(SUM(status = 'active'), 0), COALESCE(SUM(status = 'pending'), 0), COALESCE(SUM(status = 'paused'), 0)
 		FROM referrers WHERE guild_id = ?`
-	qStatsUndeliverable    = `SELECT COUNT(*) FROM outbox WHERE guild_id = ? AND failed_at IS NOT NULL AND last_error NOT LIKE '%pinged in fallback%'`
+	qStatsUndeliverable    = `SELECT COUNT(*) FROM outbox WHERE guild_id = ? AND failed_at IS NOT NULL AND NOT reached_in_fallback`
 	qStatsCompanyReferrers = `SELECT c.company_key, MIN(c.company_name), COUNT(*) FROM referrers r JOIN referrer_companies c ON c.referrer_id = r.id
 		WHERE r.guild_id = ? AND r.status = 'active' GROUP BY c.company_key`
 	qStatsCompanyRequests = `SELECT company_key, MIN(company_name), COALESCE(SUM(state = 'waiting'), 0),

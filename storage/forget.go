@@ -32,7 +32,12 @@ func (s *Store) ForgetUser(ctx context.Context, userID string) (referral.ForgetR
 		}
 		rows.Close()
 		for _, g := range guilds {
-			if err := s.deleteReferrer(ctx, tx, now, g, userID, "left"); err != nil {
+			ref, err := getReferrer(ctx, tx, g, userID)
+			if err != nil {
+				return err
+			}
+			c, err := referral.Leave(referral.Snapshot{Referrer: &ref}, now)
+			if _, err := s.decide(ctx, tx, now, c, err); err != nil {
 				return err
 			}
 			out.Referrers++
@@ -44,24 +49,13 @@ func (s *Store) ForgetUser(ctx context.Context, userID string) (referral.ForgetR
 			return err
 		}
 		for _, id := range ids {
-			r, err := getRequest(ctx, tx, id)
+			snap, err := requestSnapshot(ctx, tx, id)
 			if err != nil {
 				return err
 			}
-			was := r.State
-			if err := setState(ctx, tx, now, &r, referral.Withdrawn, `, closed_at = ?`, ms(now)); err != nil {
+			c, err := referral.Forgotten(snap, now)
+			if _, err := s.decide(ctx, tx, now, c, err); err != nil {
 				return err
-			}
-			if err := addEvent(ctx, tx, now, r, "withdrawn", "", "forget-me"); err != nil {
-				return err
-			}
-			if err := endSteps(ctx, tx, now, r.ID, referral.StepExpire, referral.StepReminder); err != nil {
-				return err
-			}
-			if was == referral.Offered || was == referral.Accepted {
-				if err := s.closeOffers(ctx, tx, now, r, "withdrawn"); err != nil {
-					return err
-				}
 			}
 		}
 		mine, err := idList(ctx, tx, `SELECT id FROM requests WHERE student_id = ?`, userID)
@@ -70,7 +64,8 @@ func (s *Store) ForgetUser(ctx context.Context, userID string) (referral.ForgetR
 		}
 		out.Requests = len(mine)
 		for _, id := range mine {
-			if err := endSteps(ctx, tx, now, id, referral.StepNudge, referral.StepExpire, referral.StepReminder); err != nil {
+			if _, err := tx.ExecContext(ctx, `UPDATE steps SET done_at = ? WHERE subject_id = ? AND kind IN (?, ?, ?) AND done_at IS NULL`,
+				ms(now), id, referral.StepNudge, referral.StepExpire, referral.StepReminder); err != nil {
 				return err
 			}
 			// Notices about the request that are still queued carry its texts.

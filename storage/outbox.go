@@ -11,15 +11,16 @@ import (
 	"github.com/referralbot/referralbot/referral"
 )
 
-// enqueue writes a message to deliver in the caller's transaction.
-func enqueue(ctx context.Context, tx *sql.Tx, now time.Time, out referral.Outgoing, requestID int64) error {
+// enqueue writes a message to deliver in the caller's transaction; the
+// notice's request, if any, is kept with it (forget-me finds it there).
+func enqueue(ctx context.Context, tx *sql.Tx, now time.Time, out referral.Outgoing) error {
 	payload, err := json.Marshal(out.Notice)
 	if err != nil {
 		return err
 	}
 	var req any
-	if requestID != 0 {
-		req = requestID
+	if out.Notice.RequestID != 0 {
+		req = out.Notice.RequestID
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO outbox (guild_id, user_id, channel_id, request_id, kind, payload, next_attempt_at, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, out.GuildID, out.UserID, out.ChannelID, req, out.Notice.Kind, string(payload), ms(now), ms(now))
@@ -82,13 +83,6 @@ func (s *Store) dueOutbox(ctx context.Context, now time.Time, limit int) ([]Outb
 	return out, bad, rows.Err()
 }
 
-// NextOutboxAt is when the earliest pending message falls due; zero = none.
-func (s *Store) NextOutboxAt(ctx context.Context) (time.Time, error) {
-	var next sql.NullInt64
-	err := s.read.QueryRowContext(ctx, `SELECT MIN(next_attempt_at) FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL`).Scan(&next)
-	return fromMS(next), err
-}
-
 // MarkSent records a delivered message and drops its text: what was said
 // lives in Discord, not in our database.
 func (s *Store) MarkSent(ctx context.Context, id int64, messageID string) error {
@@ -114,94 +108,64 @@ func (s *Store) MarkUndeliverable(ctx context.Context, id int64, reason string) 
 	})
 }
 
-// fallbackPingEvery limits the fallback channel to one ping per user a
-// day: a user with closed DMs would otherwise be pinged for every message.
-const fallbackPingEvery = 24 * time.Hour
-
 // MarkDMClosed handles a DM that Discord refused because the user's DMs are
-// closed. Where the server has a fallback channel, a message pinging only
-// that user is queued there (at most once a day per user); without one the
-// message is kept as undeliverable. An offer that cannot reach its referrer
-// goes to the next one at once instead of waiting for the offer timeout.
+// closed, as referral.DMClosed decides: a ping in the server's fallback
+// channel (at most once a day per user), or undeliverable without one. An
+// offer that cannot reach its referrer goes to the next one at once
+// instead of waiting for the offer timeout (referral.Unreachable).
 func (s *Store) MarkDMClosed(ctx context.Context, id int64) (fallback bool, err error) {
 	err = s.tx(ctx, func(tx *sql.Tx, now time.Time) error {
-		var guildID, userID, kind, payload string
+		var msg referral.Outgoing
+		var payload string
 		var requestID sql.NullInt64
 		if err := tx.QueryRowContext(ctx, `SELECT guild_id, user_id, kind, payload, request_id FROM outbox WHERE id = ?`, id).
-			Scan(&guildID, &userID, &kind, &payload, &requestID); err != nil {
+			Scan(&msg.GuildID, &msg.UserID, &msg.Notice.Kind, &payload, &requestID); err != nil {
 			return err
 		}
-		g, err := guildSettings(ctx, tx, guildID)
+		msg.Notice.RequestID = requestID.Int64
+		g, err := guildSettings(ctx, tx, msg.GuildID)
 		if err != nil {
 			return err
 		}
-		reason := "dm closed (50007); no fallback channel set"
-		if g.FallbackChannelID != "" && kind != string(referral.NoticeDMClosed) {
-			var last sql.NullInt64
-			err := tx.QueryRowContext(ctx, `SELECT closed_at FROM dm_closed WHERE user_id = ?`, userID).Scan(&last)
-			if err != nil && !errors.Is(err, sql.ErrNoRows) {
-				return err
-			}
-			fallback = !last.Valid || now.Sub(fromMS(last)) >= fallbackPingEvery
-			reason = "dm closed (50007); already pinged in fallback channel today"
-			if fallback {
-				reason = "dm closed (50007); pinged in fallback channel"
-				if _, err := tx.ExecContext(ctx, `INSERT INTO dm_closed (user_id, closed_at) VALUES (?, ?)
-					ON CONFLICT (user_id) DO UPDATE SET closed_at = excluded.closed_at`, userID, ms(now)); err != nil {
-					return err
-				}
-				if err := enqueue(ctx, tx, now, referral.Outgoing{GuildID: guildID, ChannelID: g.FallbackChannelID, Notice: referral.Notice{
-					Kind: referral.NoticeDMClosed, UserID: userID, RequestID: requestID.Int64,
-				}}, requestID.Int64); err != nil {
-					return err
-				}
-			}
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE outbox SET attempts = attempts + 1, failed_at = ?, last_error = ? WHERE id = ?`, ms(now), reason, id); err != nil {
+		var last sql.NullInt64
+		err = tx.QueryRowContext(ctx, `SELECT closed_at FROM dm_closed WHERE user_id = ?`, msg.UserID).Scan(&last)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
-		if kind != string(referral.NoticeOffer) {
+		d := referral.DMClosed(msg, g.FallbackChannelID, fromMS(last), now)
+		if d.Ping != nil {
+			fallback = true
+			if _, err := tx.ExecContext(ctx, `INSERT INTO dm_closed (user_id, closed_at) VALUES (?, ?)
+				ON CONFLICT (user_id) DO UPDATE SET closed_at = excluded.closed_at`, msg.UserID, ms(now)); err != nil {
+				return err
+			}
+			if err := enqueue(ctx, tx, now, *d.Ping); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE outbox SET attempts = attempts + 1, failed_at = ?, last_error = ?, reached_in_fallback = ? WHERE id = ?`,
+			ms(now), d.Reason, d.Reached, id); err != nil {
+			return err
+		}
+		if msg.Notice.Kind != referral.NoticeOffer {
 			return nil
 		}
 		var n referral.Notice
 		if err := json.Unmarshal([]byte(payload), &n); err != nil {
 			return err
 		}
-		return s.offerUnreachable(ctx, tx, now, n.OfferID)
+		snap, err := offerSnapshot(ctx, tx, n.OfferID)
+		if err != nil {
+			return err
+		}
+		c, err := referral.Unreachable(snap, now)
+		_, err = s.decide(ctx, tx, now, c, err)
+		return err
 	})
 	if err != nil {
 		return false, fmt.Errorf("mark dm closed: %w", err)
 	}
 	return fallback, nil
-}
-
-// offerUnreachable ends an offer whose referrer cannot get DMs and asks the
-// next referrer. It counts as asked, so the same referrer is not offered the
-// request again and again.
-func (s *Store) offerUnreachable(ctx context.Context, tx *sql.Tx, now time.Time, offerID int64) error {
-	res, err := tx.ExecContext(ctx, `UPDATE offers SET state = 'cancelled', reason = 'dm closed', answered_at = ? WHERE id = ? AND state = 'pending'`, ms(now), offerID)
-	if err != nil {
-		return err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return nil // answered, timed out or withdrawn meanwhile
-	}
-	if err := endSteps(ctx, tx, now, offerID, referral.StepOfferTimeout); err != nil {
-		return err
-	}
-	o, err := getOffer(ctx, tx, offerID)
-	if err != nil {
-		return err
-	}
-	r, err := getRequest(ctx, tx, o.requestID)
-	if err != nil {
-		return err
-	}
-	if err := addEvent(ctx, tx, now, r, "unreachable", o.referrerID, "dm closed"); err != nil {
-		return err
-	}
-	_, err = s.moveOn(ctx, tx, now, &r)
-	return err
 }
 
 // OutboxCounts are the gauges of /metrics.
@@ -216,7 +180,7 @@ func (s *Store) Counts(ctx context.Context, now time.Time) (OutboxCounts, error)
 	var c OutboxCounts
 	err := s.read.QueryRowContext(ctx, `SELECT
 		(SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL),
-		(SELECT COUNT(*) FROM outbox WHERE failed_at IS NOT NULL AND last_error NOT LIKE '%pinged in fallback%'),
+		(SELECT COUNT(*) FROM outbox WHERE failed_at IS NOT NULL AND NOT reached_in_fallback),
 		(SELECT COUNT(*) FROM steps WHERE done_at IS NULL AND due_at <= ?)`, ms(now)).Scan(&c.Pending, &c.Undeliverable, &c.DueSteps)
 	return c, err
 }

@@ -47,48 +47,76 @@ func (s *Store) SetupGuild(ctx context.Context, g referral.GuildSettings) error 
 	return nil
 }
 
-const referrerColumns = `id, guild_id, user_id, status, school, roles, capacity, paused_until, pause_reason, verified_domain, last_offered_at, created_at, updated_at`
+const referrerColumns = `id, guild_id, user_id, status, school, roles, capacity, paused_until, pause_reason, active_via, verified_domain, last_offered_at, created_at, updated_at`
 
-func scanReferrer(row scanner) (int64, referral.Referrer, error) {
-	var id int64
+func scanReferrer(row scanner) (referral.Referrer, error) {
 	var r referral.Referrer
 	var paused, last sql.NullInt64
 	var created, updated int64
-	err := row.Scan(&id, &r.GuildID, &r.UserID, &r.Status, &r.School, &r.Roles, &r.Capacity, &paused, &r.PauseReason, &r.VerifiedDomain, &last, &created, &updated)
+	err := row.Scan(&r.ID, &r.GuildID, &r.UserID, &r.Status, &r.School, &r.Roles, &r.Capacity, &paused, &r.PauseReason, &r.ActiveVia,
+		&r.VerifiedDomain, &last, &created, &updated)
 	if errors.Is(err, sql.ErrNoRows) {
-		return 0, r, referral.ErrNotReferrer
+		return r, referral.ErrNotReferrer
 	}
 	r.PausedUntil = fromMS(paused)
 	r.LastOfferedAt = fromMS(last)
 	r.CreatedAt = time.UnixMilli(created).UTC()
 	r.UpdatedAt = time.UnixMilli(updated).UTC()
-	return id, r, err
+	return r, err
 }
 
-func getReferrer(ctx context.Context, q querier, guildID, userID string) (int64, referral.Referrer, error) {
-	id, r, err := scanReferrer(q.QueryRowContext(ctx, `SELECT `+referrerColumns+` FROM referrers WHERE guild_id = ? AND user_id = ?`, guildID, userID))
+func getReferrer(ctx context.Context, q querier, guildID, userID string) (referral.Referrer, error) {
+	r, err := scanReferrer(q.QueryRowContext(ctx, `SELECT `+referrerColumns+` FROM referrers WHERE guild_id = ? AND user_id = ?`, guildID, userID))
 	if err != nil {
-		return id, r, err
+		return r, err
 	}
-	r.Companies, err = referrerCompanies(ctx, q, id)
-	return id, r, err
+	r.Companies, err = referrerCompanies(ctx, q, r.ID)
+	return r, err
 }
 
-func referrerCompanies(ctx context.Context, q querier, id int64) ([]referral.Company, error) {
-	rows, err := q.QueryContext(ctx, `SELECT company_key, company_name FROM referrer_companies WHERE referrer_id = ? ORDER BY rowid`, id)
+// findReferrer is getReferrer with nil for no profile.
+func findReferrer(ctx context.Context, q querier, guildID, userID string) (*referral.Referrer, error) {
+	r, err := getReferrer(ctx, q, guildID, userID)
+	if errors.Is(err, referral.ErrNotReferrer) {
+		return nil, nil
+	}
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []referral.Company
-	for rows.Next() {
-		var c referral.Company
-		if err := rows.Scan(&c.Key, &c.Name); err != nil {
-			return nil, err
-		}
-		out = append(out, c)
+	return &r, nil
+}
+
+// referrerByID loads a profile by its row id; nil when it is gone.
+func referrerByID(ctx context.Context, q querier, id int64) (*referral.Referrer, error) {
+	r, err := scanReferrer(q.QueryRowContext(ctx, `SELECT `+referrerColumns+` FROM referrers WHERE id = ?`, id))
+	if errors.Is(err, referral.ErrNotReferrer) {
+		return nil, nil
 	}
-	return out, rows.Err()
+	if err != nil {
+		return nil, err
+	}
+	if r.Companies, err = referrerCompanies(ctx, q, r.ID); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+func referrerCompanies(ctx context.Context, q querier, id int64) ([]referral.Company, error) {
+	var out []referral.Company
+	err := eachRow(ctx, q, `SELECT company_key, company_name FROM referrer_companies WHERE referrer_id = ? ORDER BY rowid`, []any{id}, func(rows *sql.Rows) error {
+		var c referral.Company
+		err := rows.Scan(&c.Key, &c.Name)
+		out = append(out, c)
+		return err
+	})
+	return out, err
+}
+
+// openReportCount counts the open reports about a user in a server.
+func openReportCount(ctx context.Context, q querier, guildID, userID string) (int, error) {
+	var n int
+	err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM reports WHERE guild_id = ? AND referrer_id = ? AND resolved_at IS NULL`, guildID, userID).Scan(&n)
+	return n, err
 }
 
 // JoinReferrer creates or updates the caller's profile. Holders of the
@@ -96,79 +124,62 @@ func referrerCompanies(ctx context.Context, q querier, id int64) ([]referral.Com
 // admin; an active referrer is matched with waiting requests right away.
 func (s *Store) JoinReferrer(ctx context.Context, in referral.JoinInput) (referral.JoinResult, error) {
 	var out referral.JoinResult
-	if len(in.Companies) == 0 {
-		return out, errors.New("join referrer: no companies")
-	}
-	if in.Capacity != 0 {
-		if err := referral.CheckCapacity(in.Capacity); err != nil {
-			return out, fmt.Errorf("join referrer: %w", err)
-		}
+	if _, err := referral.Join(in, referral.JoinState{Policy: s.policy}, time.Time{}); err != nil {
+		return out, fmt.Errorf("join referrer: %w", err)
 	}
 	err := s.tx(ctx, func(tx *sql.Tx, now time.Time) error {
 		g, err := guildSettings(ctx, tx, in.GuildID)
 		if err != nil {
 			return err
 		}
-		hasRole := g.ReferrerRoleID != "" && contains(in.MemberRoles, g.ReferrerRoleID)
-		id, existing, err := getReferrer(ctx, tx, in.GuildID, in.UserID)
-		switch {
-		case errors.Is(err, referral.ErrNotReferrer):
-			out.Created = true
-			status, via, reason, err := newReferrerStatus(ctx, tx, in.GuildID, in.UserID, hasRole)
-			if err != nil {
-				return err
-			}
-			capacity := in.Capacity
-			if capacity == 0 {
-				capacity = s.Policy.DefaultCapacity
-			}
-			res, err := tx.ExecContext(ctx, `INSERT INTO referrers (guild_id, user_id, status, school, roles, capacity, active_via, pause_reason, created_at, updated_at)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, in.GuildID, in.UserID, status, in.School, in.Roles, capacity, via, reason, ms(now), ms(now))
-			if err != nil {
-				return err
-			}
-			if id, err = res.LastInsertId(); err != nil {
-				return err
-			}
-		case err != nil:
+		st := referral.JoinState{ReferrerRoleID: g.ReferrerRoleID, Policy: s.policy}
+		if st.Current, err = findReferrer(ctx, tx, in.GuildID, in.UserID); err != nil {
 			return err
-		default:
-			status, via := existing.Status, ""
-			if status == referral.Pending && hasRole {
-				status, via = referral.Active, referral.ViaRole
-			}
-			capacity := existing.Capacity
-			if in.Capacity != 0 {
-				capacity = in.Capacity
-			}
-			school, roles := existing.School, existing.Roles
-			if in.School != "" {
-				school = in.School
-			}
-			if in.Roles != "" {
-				roles = in.Roles
-			}
-			if _, err := tx.ExecContext(ctx, `UPDATE referrers SET status = ?, school = ?, roles = ?, capacity = ?, updated_at = ?,
-				active_via = CASE WHEN ? != '' THEN ? ELSE active_via END WHERE id = ?`,
-				status, school, roles, capacity, ms(now), via, via, id); err != nil {
-				return err
-			}
-			if _, err := tx.ExecContext(ctx, `DELETE FROM referrer_companies WHERE referrer_id = ?`, id); err != nil {
+		}
+		if st.Current == nil {
+			if st.OpenReports, err = openReportCount(ctx, tx, in.GuildID, in.UserID); err != nil {
 				return err
 			}
 		}
-		for _, c := range in.Companies {
-			if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO referrer_companies (referrer_id, company_key, company_name) VALUES (?, ?, ?)`, id, c.Key, c.Name); err != nil {
+		r, err := referral.Join(in, st, now)
+		if err != nil {
+			return err
+		}
+		if st.Current == nil {
+			out.Created = true
+			res, err := tx.ExecContext(ctx, `INSERT INTO referrers (guild_id, user_id, status, school, roles, capacity, active_via, pause_reason, created_at, updated_at)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, r.GuildID, r.UserID, r.Status, r.School, r.Roles, r.Capacity, r.ActiveVia, r.PauseReason, ms(now), ms(now))
+			if err != nil {
+				return err
+			}
+			if r.ID, err = res.LastInsertId(); err != nil {
+				return err
+			}
+		} else {
+			if _, err := tx.ExecContext(ctx, `UPDATE referrers SET status = ?, school = ?, roles = ?, capacity = ?, active_via = ?, updated_at = ? WHERE id = ?`,
+				r.Status, r.School, r.Roles, r.Capacity, r.ActiveVia, ms(now), r.ID); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `DELETE FROM referrer_companies WHERE referrer_id = ?`, r.ID); err != nil {
 				return err
 			}
 		}
-		if _, out.Referrer, err = getReferrer(ctx, tx, in.GuildID, in.UserID); err != nil {
+		for _, c := range r.Companies {
+			if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO referrer_companies (referrer_id, company_key, company_name) VALUES (?, ?, ?)`, r.ID, c.Key, c.Name); err != nil {
+				return err
+			}
+		}
+		if out.Referrer, err = getReferrer(ctx, tx, in.GuildID, in.UserID); err != nil {
 			return err
 		}
 		if out.Referrer.Status == referral.Active {
-			out.Offered, err = s.matchWaiting(ctx, tx, now, in.GuildID, in.Companies)
+			a := newApplied()
+			if err := s.matchWaiting(ctx, tx, now, in.GuildID, in.Companies, a); err != nil {
+				return err
+			}
+			out.Offered = a.offered
 		}
-		return err
+		return nil
 	})
 	if err != nil {
 		return out, fmt.Errorf("join referrer: %w", err)
@@ -176,181 +187,74 @@ func (s *Store) JoinReferrer(ctx context.Context, in referral.JoinInput) (referr
 	return out, nil
 }
 
-func contains(list []string, v string) bool {
-	for _, x := range list {
-		if x == v {
-			return true
+// referrerEvent loads a user's profile, applies what decide makes of it,
+// and returns the profile as it is then (the zero profile once deleted).
+func (s *Store) referrerEvent(ctx context.Context, name, guildID, userID string, decide func(tx *sql.Tx, snap referral.Snapshot, now time.Time) (referral.Change, error)) (referral.Referrer, error) {
+	var r referral.Referrer
+	err := s.tx(ctx, func(tx *sql.Tx, now time.Time) error {
+		cur, err := getReferrer(ctx, tx, guildID, userID)
+		if err != nil {
+			return err
 		}
+		r = cur
+		c, err := decide(tx, referral.Snapshot{Referrer: &cur, Policy: s.policy}, now)
+		if _, err := s.decide(ctx, tx, now, c, err); err != nil {
+			return err
+		}
+		if c.Referrer != nil && c.Referrer.Delete {
+			return nil
+		}
+		r, err = getReferrer(ctx, tx, guildID, userID)
+		return err
+	})
+	if err != nil {
+		return r, fmt.Errorf("%s: %w", name, err)
 	}
-	return false
+	return r, nil
 }
 
 // PauseReferrer stops offers to a referrer (until a time, or zero for until
 // resumed) and hands their pending offers on.
 func (s *Store) PauseReferrer(ctx context.Context, guildID, userID string, until time.Time) (referral.Referrer, error) {
-	var r referral.Referrer
-	err := s.tx(ctx, func(tx *sql.Tx, now time.Time) error {
-		id, cur, err := getReferrer(ctx, tx, guildID, userID)
-		if err != nil {
-			return err
-		}
-		if cur.Status == referral.Pending {
-			return referral.ErrWrongState
-		}
-		if err := refuseUnderReview(ctx, tx, guildID, userID); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE referrers SET status = 'paused', paused_until = ?, updated_at = ? WHERE id = ?`, ms(until), ms(now), id); err != nil {
-			return err
-		}
-		if !until.IsZero() {
-			if err := addStep(ctx, tx, referral.StepPauseEnd, id, 0, until); err != nil {
-				return err
-			}
-		} else if err := endSteps(ctx, tx, now, id, referral.StepPauseEnd); err != nil {
-			return err
-		}
-		if err := s.handOn(ctx, tx, now, guildID, userID, "paused", false); err != nil {
-			return err
-		}
-		_, r, err = getReferrer(ctx, tx, guildID, userID)
-		return err
+	return s.referrerEvent(ctx, "pause referrer", guildID, userID, func(_ *sql.Tx, snap referral.Snapshot, now time.Time) (referral.Change, error) {
+		return referral.Pause(snap, until, now)
 	})
-	if err != nil {
-		return r, fmt.Errorf("pause referrer: %w", err)
-	}
-	return r, nil
 }
 
 // ResumeReferrer makes a paused referrer active and matches waiting requests.
 func (s *Store) ResumeReferrer(ctx context.Context, guildID, userID string) (referral.Referrer, error) {
-	var r referral.Referrer
-	err := s.tx(ctx, func(tx *sql.Tx, now time.Time) error {
-		var err error
-		r, err = s.resume(ctx, tx, now, guildID, userID)
-		return err
+	return s.referrerEvent(ctx, "resume referrer", guildID, userID, func(_ *sql.Tx, snap referral.Snapshot, now time.Time) (referral.Change, error) {
+		return referral.Resume(snap, now)
 	})
-	if err != nil {
-		return r, fmt.Errorf("resume referrer: %w", err)
-	}
-	return r, nil
-}
-
-func (s *Store) resume(ctx context.Context, tx *sql.Tx, now time.Time, guildID, userID string) (referral.Referrer, error) {
-	id, cur, err := getReferrer(ctx, tx, guildID, userID)
-	if err != nil {
-		return cur, err
-	}
-	switch cur.Status {
-	case referral.Active:
-		return cur, referral.ErrAlreadyDone
-	case referral.Pending:
-		return cur, referral.ErrWrongState
-	}
-	if err := refuseUnderReview(ctx, tx, guildID, userID); err != nil {
-		return cur, err
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE referrers SET status = 'active', paused_until = NULL, updated_at = ? WHERE id = ?`, ms(now), id); err != nil {
-		return cur, err
-	}
-	if err := endSteps(ctx, tx, now, id, referral.StepPauseEnd); err != nil {
-		return cur, err
-	}
-	if _, err := s.matchWaiting(ctx, tx, now, guildID, cur.Companies); err != nil {
-		return cur, err
-	}
-	_, cur, err = getReferrer(ctx, tx, guildID, userID)
-	return cur, err
 }
 
 // LeaveReferrer deletes the caller's profile; their open offers and
 // unsubmitted referrals go to the next referrer.
 func (s *Store) LeaveReferrer(ctx context.Context, guildID, userID string) error {
-	err := s.tx(ctx, func(tx *sql.Tx, now time.Time) error {
-		return s.deleteReferrer(ctx, tx, now, guildID, userID, "left")
+	_, err := s.referrerEvent(ctx, "leave referrer", guildID, userID, func(_ *sql.Tx, snap referral.Snapshot, now time.Time) (referral.Change, error) {
+		return referral.Leave(snap, now)
 	})
-	if err != nil {
-		return fmt.Errorf("leave referrer: %w", err)
-	}
-	return nil
-}
-
-func (s *Store) deleteReferrer(ctx context.Context, tx *sql.Tx, now time.Time, guildID, userID, reason string) error {
-	id, _, err := getReferrer(ctx, tx, guildID, userID)
-	if err != nil {
-		return err
-	}
-	// Delete first so that matching cannot pick them again.
-	if _, err := tx.ExecContext(ctx, `DELETE FROM referrers WHERE id = ?`, id); err != nil {
-		return err
-	}
-	if err := endSteps(ctx, tx, now, id, referral.StepPauseEnd); err != nil {
-		return err
-	}
-	return s.handOn(ctx, tx, now, guildID, userID, reason, true)
+	return err
 }
 
 // ApproveReferrer makes a pending referrer active, or clears a reported
 // one (their open reports are resolved), and matches waiting requests. An
 // approved referrer is active on the admin's word: no role check.
 func (s *Store) ApproveReferrer(ctx context.Context, guildID, userID, adminID string) (referral.Referrer, error) {
-	var r referral.Referrer
-	err := s.tx(ctx, func(tx *sql.Tx, now time.Time) error {
-		id, cur, err := getReferrer(ctx, tx, guildID, userID)
+	return s.referrerEvent(ctx, "approve referrer", guildID, userID, func(tx *sql.Tx, snap referral.Snapshot, now time.Time) (referral.Change, error) {
+		n, err := openReportCount(ctx, tx, guildID, userID)
 		if err != nil {
-			return err
+			return referral.Change{}, err
 		}
-		_, _, _, reason, err := trustState(ctx, tx, guildID, userID)
-		if err != nil {
-			return err
-		}
-		if cur.Status != referral.Pending && reason != referral.PauseReported {
-			return referral.ErrAlreadyDone
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE referrers SET status = 'active', active_via = 'admin', pause_reason = '', paused_until = NULL, updated_at = ? WHERE id = ?`, ms(now), id); err != nil {
-			return err
-		}
-		detail := ""
-		if n, err := resolveReports(ctx, tx, now, guildID, userID, adminID, "approved"); err != nil {
-			return err
-		} else if n > 0 {
-			detail = "report cleared"
-		}
-		if err := logAction(ctx, tx, now, guildID, adminID, referral.ActionApprove, userID, detail); err != nil {
-			return err
-		}
-		if _, err := s.matchWaiting(ctx, tx, now, guildID, cur.Companies); err != nil {
-			return err
-		}
-		_, r, err = getReferrer(ctx, tx, guildID, userID)
-		return err
+		return referral.Approve(snap, adminID, n, now)
 	})
-	if err != nil {
-		return r, fmt.Errorf("approve referrer: %w", err)
-	}
-	return r, nil
 }
 
 // RemoveReferrer ends a referrer's profile on an admin's word.
 func (s *Store) RemoveReferrer(ctx context.Context, guildID, userID, adminID string) error {
-	err := s.tx(ctx, func(tx *sql.Tx, now time.Time) error {
-		if err := adminAction(ctx, tx, now, guildID, adminID, "remove", userID); err != nil {
-			return err
-		}
-		if _, err := resolveReports(ctx, tx, now, guildID, userID, adminID, "removed"); err != nil {
-			return err
-		}
-		return s.deleteReferrer(ctx, tx, now, guildID, userID, "removed")
+	_, err := s.referrerEvent(ctx, "remove referrer", guildID, userID, func(_ *sql.Tx, snap referral.Snapshot, now time.Time) (referral.Change, error) {
+		return referral.Remove(snap, adminID, now)
 	})
-	if err != nil {
-		return fmt.Errorf("remove referrer: %w", err)
-	}
-	return nil
-}
-
-func adminAction(ctx context.Context, tx *sql.Tx, now time.Time, guildID, adminID, action, target string) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO admin_actions (guild_id, admin_id, action, target_id, at) VALUES (?, ?, ?, ?, ?)`,
-		guildID, adminID, action, target, ms(now))
 	return err
 }
 
@@ -383,11 +287,11 @@ func (s *Store) referrerStats(ctx context.Context, q querier, guildID, userID st
 // ReferrerProfile is the caller's profile with counts.
 func (s *Store) ReferrerProfile(ctx context.Context, guildID, userID string) (referral.ReferrerRow, error) {
 	var row referral.ReferrerRow
-	_, r, err := getReferrer(ctx, s.read, guildID, userID)
+	r, err := getReferrer(ctx, s.read, guildID, userID)
 	if err != nil {
 		return row, err
 	}
-	st, err := s.referrerStats(ctx, s.read, guildID, userID, s.Now())
+	st, err := s.referrerStats(ctx, s.read, guildID, userID, s.now())
 	if err != nil {
 		return row, fmt.Errorf("referrer profile: %w", err)
 	}
@@ -403,16 +307,16 @@ func (s *Store) Referrers(ctx context.Context, guildID string) ([]referral.Refer
 	var list []referral.ReferrerRow
 	var ids []int64
 	for rows.Next() {
-		id, r, err := scanReferrer(rows)
+		r, err := scanReferrer(rows)
 		if err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("referrers: %w", err)
 		}
-		ids = append(ids, id)
+		ids = append(ids, r.ID)
 		list = append(list, referral.ReferrerRow{Referrer: r})
 	}
 	rows.Close()
-	now := s.Now()
+	now := s.now()
 	for i := range list {
 		if list[i].Referrer.Companies, err = referrerCompanies(ctx, s.read, ids[i]); err != nil {
 			return nil, fmt.Errorf("referrers: %w", err)

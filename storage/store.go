@@ -1,6 +1,8 @@
 // Package storage keeps referralbot's state in SQLite: one writer
 // connection with IMMEDIATE transactions, a read-only pool for queries, and
-// one transaction per exported method.
+// one transaction per exported method. Each method that changes state
+// loads what the rule needs, asks package referral to decide, and applies
+// the returned referral.Change (apply.go); the rules live in referral.
 package storage
 
 import (
@@ -25,12 +27,20 @@ import (
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-// Store is the SQLite store. Set Policy before use; Now and Location default
-// to time.Now and UTC.
-type Store struct {
-	Policy   referral.Policy
-	Now      func() time.Time
+// Options are the store's settings, fixed at Open.
+type Options struct {
+	Policy referral.Policy
+	// Now is the clock, read once per transaction; nil is time.Now.
+	Now func() time.Time
+	// Location is the time zone of digest weeks; nil is UTC.
 	Location *time.Location
+}
+
+// Store is the SQLite store.
+type Store struct {
+	policy referral.Policy
+	now    func() time.Time
+	loc    *time.Location
 
 	path  string
 	write *sql.DB
@@ -39,7 +49,7 @@ type Store struct {
 
 // Open opens (creating with mode 0600 if needed) the database at path and
 // applies pending migrations.
-func Open(ctx context.Context, path string) (*Store, error) {
+func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if path == "" {
 		return nil, errors.New("open database: empty path")
 	}
@@ -56,7 +66,13 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}
 	w.SetMaxOpenConns(1)
 	w.SetConnMaxIdleTime(0)
-	s := &Store{path: path, write: w, Now: time.Now, Location: time.UTC}
+	s := &Store{path: path, write: w, policy: opts.Policy, now: opts.Now, loc: opts.Location}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.loc == nil {
+		s.loc = time.UTC
+	}
 	if err := s.migrate(ctx); err != nil {
 		w.Close()
 		return nil, err
@@ -130,19 +146,6 @@ func (s *Store) migrateOne(ctx context.Context, version int, name string) error 
 	return tx.Commit()
 }
 
-// tx runs fn in one IMMEDIATE write transaction with the clock read once.
-func (s *Store) tx(ctx context.Context, fn func(tx *sql.Tx, now time.Time) error) error {
-	tx, err := s.write.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	if err := fn(tx, s.Now().UTC()); err != nil {
-		return err
-	}
-	return tx.Commit()
-}
-
 // Backup writes a consistent copy of the live database to out, which must
 // not exist yet.
 func (s *Store) Backup(ctx context.Context, out string) error {
@@ -153,49 +156,4 @@ func (s *Store) Backup(ctx context.Context, out string) error {
 		return fmt.Errorf("backup: %w", err)
 	}
 	return os.Chmod(out, 0o600)
-}
-
-// ms stores a time as UTC milliseconds; the zero time is NULL.
-func ms(t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
-	return t.UnixMilli()
-}
-
-// fromMS reads a nullable millisecond column.
-func fromMS(v sql.NullInt64) time.Time {
-	if !v.Valid {
-		return time.Time{}
-	}
-	return time.UnixMilli(v.Int64).UTC()
-}
-
-// eachRow runs query and calls fn for each row.
-func eachRow(ctx context.Context, q querier, query string, args []any, fn func(*sql.Rows) error) error {
-	rows, err := q.QueryContext(ctx, query, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		if err := fn(rows); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
-}
-
-// idList reads a single column of ids.
-func idList(ctx context.Context, q querier, query string, args ...any) ([]int64, error) {
-	var ids []int64
-	err := eachRow(ctx, q, query, args, func(rows *sql.Rows) error {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return err
-		}
-		ids = append(ids, id)
-		return nil
-	})
-	return ids, err
 }

@@ -36,15 +36,19 @@ func testPolicy() referral.Policy {
 
 func openTest(t *testing.T) (*Store, *clock, string) {
 	t.Helper()
+	return openTestIn(t, nil)
+}
+
+// openTestIn opens a test store whose digest weeks are in loc (nil: UTC).
+func openTestIn(t *testing.T, loc *time.Location) (*Store, *clock, string) {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "test.db")
-	s, err := Open(context.Background(), path)
+	c := &clock{t: t0}
+	s, err := Open(context.Background(), path, Options{Policy: testPolicy(), Now: c.Now, Location: loc})
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
 	t.Cleanup(func() { s.Close() })
-	c := &clock{t: t0}
-	s.Now = c.Now
-	s.Policy = testPolicy()
 	return s, c, path
 }
 
@@ -113,7 +117,7 @@ func TestOpenMigratesAndReopens(t *testing.T) {
 	join(t, s, "u-ref", true)
 	s.Close()
 
-	again, err := Open(context.Background(), path)
+	again, err := Open(context.Background(), path, Options{})
 	if err != nil {
 		t.Fatalf("second Open: %v", err)
 	}

@@ -55,7 +55,7 @@ func TestTrustMigrationBackfillsActiveVia(t *testing.T) {
 	}
 	db.Close()
 
-	s, err := Open(context.Background(), path)
+	s, err := Open(context.Background(), path, Options{})
 	if err != nil {
 		t.Fatalf("Open an old database: %v", err)
 	}

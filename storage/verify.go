@@ -28,10 +28,11 @@ func (s *Store) StartVerification(ctx context.Context, in referral.VerifyStart) 
 	}
 	hash := referral.HashCode(salt, in.Code)
 	err := s.tx(ctx, func(tx *sql.Tx, now time.Time) error {
-		refID, _, err := getReferrer(ctx, tx, in.GuildID, in.UserID)
+		ref, err := getReferrer(ctx, tx, in.GuildID, in.UserID)
 		if err != nil {
 			return err
 		}
+		refID := ref.ID
 		tries := 0
 		var sent int64
 		var locked sql.NullInt64
@@ -131,7 +132,7 @@ func getCode(ctx context.Context, q querier, id int64, userID string, now time.T
 // VerificationStatus is a pending verification of the user, for the
 // Enter code button.
 func (s *Store) VerificationStatus(ctx context.Context, id int64, userID string) (referral.VerifyTicket, error) {
-	c, err := getCode(ctx, s.read, id, userID, s.Now().UTC())
+	c, err := getCode(ctx, s.read, id, userID, s.now().UTC())
 	if err != nil {
 		return c.VerifyTicket, fmt.Errorf("verification status: %w", err)
 	}
@@ -167,7 +168,8 @@ func (s *Store) CheckCode(ctx context.Context, id int64, userID, code string) (r
 				return err
 			}
 			out.Outcome = referral.CodeVerified
-			return logAction(ctx, tx, now, c.guildID, "", referral.ActionVerified, c.userID, c.Domain)
+			return s.apply(ctx, tx, now, referral.Change{Actions: []referral.AdminAction{
+				{GuildID: c.guildID, Action: referral.ActionVerified, TargetID: c.userID, Detail: c.Domain}}}, newApplied())
 		}
 		tries := c.tries + 1
 		var locked any

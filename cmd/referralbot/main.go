@@ -140,7 +140,7 @@ func backup(ctx context.Context, args []string, getenv func(string) string, stdo
 	if len(rest) != 1 {
 		return errors.New("backup: give exactly one output file, e.g. referralbot backup -config config.yaml backup.db")
 	}
-	store, err := storage.Open(ctx, cfg.Database.Path)
+	store, err := storage.Open(ctx, cfg.Database.Path, storage.Options{})
 	if err != nil {
 		return err
 	}

@@ -67,11 +67,10 @@ func TestCheckConfig(t *testing.T) {
 func TestBackupCommand(t *testing.T) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "live.db")
-	s, err := storage.Open(context.Background(), db)
+	s, err := storage.Open(context.Background(), db, storage.Options{Policy: referral.Policy{DefaultCapacity: 4}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.Policy = referral.Policy{DefaultCapacity: 4}
 	if err := s.SetupGuild(context.Background(), referral.GuildSettings{GuildID: "1", DigestChannelID: "2"}); err != nil {
 		t.Fatal(err)
 	}
