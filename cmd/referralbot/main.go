@@ -72,7 +72,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	return fmt.Errorf("unknown command %q", cmd)
 }
 
-// configFlags parses -config and returns the loaded config and the other arguments.
 // tokenOptional lets a command that never connects to Discord (backup,
 // migrate-status, healthcheck) load the config where DISCORD_TOKEN is not in
 // the environment, such as a cron job on the host.
@@ -85,6 +84,7 @@ func tokenOptional(getenv func(string) string) func(string) string {
 	}
 }
 
+// configFlags parses -config and returns the loaded config and the other arguments.
 func configFlags(name string, args []string, getenv func(string) string, stderr io.Writer) (config.Config, []string, error) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
