@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -41,28 +42,94 @@ type demo struct {
 	out   io.Writer
 	dc    *discordtest.Server
 	ctx   context.Context
-	shown map[string]bool // DMs already printed, by message id
+	shown map[string]bool    // DMs already printed, by message id
+	files []discordtest.File // attached to the digest
 }
 
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	verbose := fs.Bool("v", false, "also print the bot's logs")
+	outDir := fs.String("out", "", "keep the transcript (transcript.txt), the digest chart and the database (demo.db) in this directory")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if fs.NArg() != 0 {
+		return fmt.Errorf("demo: unexpected argument %q; flags are -out DIR and -v", fs.Arg(0))
+	}
+	// Printed before any work, so a newcomer knows what the wait is for.
+	fmt.Fprintln(stdout, "referralbot demo: the real bot against a built-in fake Discord, about 20 seconds "+
+		"(a first `go run` spends about a minute compiling SQLite before this line)")
+
+	dir := *outDir
+	if dir == "" {
+		tmp, err := os.MkdirTemp("", "referralbot-demo-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(tmp)
+		dir = tmp
+	} else if err := prepareDemoDir(dir); err != nil {
+		return err
+	}
+	out := stdout
+	var transcript *os.File
+	if *outDir != "" {
+		f, err := os.Create(filepath.Join(dir, "transcript.txt"))
+		if err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
+		transcript = f
+		out = io.MultiWriter(stdout, f)
+	}
+	logOut := io.Discard
+	if *verbose {
+		logOut = stderr
+	}
+
+	files, err := playDemo(ctx, out, logOut, filepath.Join(dir, "demo.db"))
+	if transcript == nil {
+		return err
+	}
+	// With -out, keep what there is even when the demo failed: it shows how far it got.
+	kept := []string{"transcript.txt"}
+	for _, f := range files {
+		name := filepath.Base(f.Name)
+		if werr := os.WriteFile(filepath.Join(dir, name), f.Data, 0o644); werr != nil {
+			err = errors.Join(err, fmt.Errorf("demo: %w", werr))
+			continue
+		}
+		kept = append(kept, name)
+	}
+	kept = append(kept, "demo.db")
+	err = errors.Join(err, transcript.Close())
+	fmt.Fprintf(stdout, "\nKept in %s: %s (open the database with: sqlite3 %s)\n", dir, strings.Join(kept, ", "), filepath.Join(dir, "demo.db"))
+	return err
+}
+
+// prepareDemoDir creates dir if needed; a demo.db from an earlier run would
+// mix its requests into this one, so it is refused.
+func prepareDemoDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("demo -out: %w", err)
+	}
+	db := filepath.Join(dir, "demo.db")
+	if _, err := os.Stat(db); err == nil {
+		return fmt.Errorf("demo -out: %s is left from an earlier run; delete it or choose another directory", db)
+	}
+	return nil
+}
+
+// playDemo runs the bot on dbPath against a fresh fake Discord, plays the
+// script and stops the bot, so the database is closed when it returns. It
+// returns the files attached to the digest.
+func playDemo(ctx context.Context, out, logOut io.Writer, dbPath string) ([]discordtest.File, error) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 
-	dir, err := os.MkdirTemp("", "referralbot-demo-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
-
 	dc, err := discordtest.New()
 	if err != nil {
-		return fmt.Errorf("start fake discord: %w", err)
+		return nil, fmt.Errorf("start fake discord: %w", err)
 	}
 	defer dc.Close()
 	buildDemoWorld(dc)
@@ -71,44 +138,41 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	cfg.Discord.Token = "demo-token"
 	cfg.Discord.GuildIDs = []string{demoGuild}
 	cfg.Discord.APIURL = dc.URL()
-	cfg.Database.Path = filepath.Join(dir, "demo.db")
+	cfg.Database.Path = dbPath
 	cfg.HTTP.Listen = ""
 	cfg.Schedule.Sweep = "@every 1s"
 	cfg.Referrals.OfferTimeout = config.Duration(30 * time.Second)
-	cfg.Referrals.ReferrerReminder = config.Duration(30 * time.Second)
-	cfg.Referrals.Nudges = []config.Duration{config.Duration(2 * time.Second), config.Duration(20 * time.Second)}
+	cfg.Referrals.ReferrerReminder = config.Duration(2 * time.Second)
+	cfg.Referrals.Nudges = []config.Duration{config.Duration(2 * time.Second), config.Duration(4 * time.Second)}
 	cfg.Referrals.RequestTTL = config.Duration(6 * time.Second)
-	logOut := io.Discard
-	if *verbose {
-		logOut = stderr
-	}
 	logger := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: slog.LevelInfo}))
 
 	botCtx, stopBot := context.WithCancel(ctx)
 	b, err := bot.New(botCtx, cfg, logger, bot.WithOutboxPoll(100*time.Millisecond))
 	if err != nil {
 		stopBot()
-		return err
+		return nil, err
 	}
 	done := make(chan error, 1)
 	go func() { done <- b.Run(botCtx) }()
-	defer func() {
+	stop := func() error {
 		stopBot()
-		<-done
-	}()
+		return <-done
+	}
 	select {
 	case <-b.Ready():
 	case err := <-done:
-		return fmt.Errorf("bot stopped: %w", err)
+		stopBot()
+		return nil, fmt.Errorf("bot stopped: %w", err)
 	case <-ctx.Done():
-		return ctx.Err()
+		return nil, errors.Join(ctx.Err(), stop())
 	}
 
-	d := &demo{out: stdout, dc: dc, ctx: ctx, shown: map[string]bool{}}
+	d := &demo{out: out, dc: dc, ctx: ctx, shown: map[string]bool{}}
 	if err := d.play(); err != nil {
-		return fmt.Errorf("demo: %w", err)
+		return d.files, errors.Join(fmt.Errorf("demo: %w", err), stop())
 	}
-	return nil
+	return d.files, stop()
 }
 
 func buildDemoWorld(dc *discordtest.Server) {
@@ -202,11 +266,19 @@ func (d *demo) play() error {
 	if _, err := d.waitDM(demoSam, "<@"+demoAlice+">"); err != nil {
 		return err
 	}
-	submitted, err := d.waitDMButton(demoAlice, "Referral submitted")
+	if _, err := d.waitDMButton(demoAlice, "Referral submitted"); err != nil {
+		return err
+	}
+
+	d.section("alice has not submitted yet: one reminder (after 2 seconds here, 4 days in a real server)")
+	reminder, err := d.waitDM(demoAlice, "Referral submitted")
 	if err != nil {
 		return err
 	}
-	if _, err := d.press(demoAlice, submitted, "Referral submitted"); err != nil {
+	if _, err := d.press(demoAlice, reminder, "Referral submitted"); err != nil {
+		return err
+	}
+	if _, err := d.waitDM(demoSam, "<@"+demoAlice+">"); err != nil { // told it is in
 		return err
 	}
 
@@ -219,6 +291,25 @@ func (d *demo) play() error {
 		return err
 	}
 	if _, err := d.waitDM(demoAlice, "nterview"); err != nil {
+		return err
+	}
+
+	d.section("The second follow-up (4 seconds here, 14 days in a real server)")
+	followUp, err = d.waitDM(demoSam, "Rejected")
+	if err != nil {
+		return err
+	}
+	d.note("sam was not selected this time")
+	if _, err := d.press(demoSam, followUp, "Rejected"); err != nil {
+		return err
+	}
+	if _, err := d.press(demoSam, followUp, "Keep me in mind"); err != nil {
+		return err
+	}
+	if _, err := d.waitDM(demoAlice, "in mind"); err != nil {
+		return err
+	}
+	if _, err := d.command(demoSam, "referral", "status"); err != nil {
 		return err
 	}
 
@@ -248,6 +339,12 @@ func (d *demo) play() error {
 		return fmt.Errorf("no digest: %w", err)
 	}
 	d.show("#referral-digest", digest)
+	d.files = digest.Files
+
+	d.section("The admin's numbers for the server")
+	if _, err := d.command(demoAdmin, "referral-admin", "stats"); err != nil {
+		return err
+	}
 	d.section("Done")
 	fmt.Fprintf(d.out, "The fake Discord received %d REST calls; every message above is what it recorded.\n", len(d.dc.Requests()))
 	return nil
@@ -348,12 +445,23 @@ func (d *demo) press(user string, m *discordtest.Message, label string) (*discor
 	return resp, nil
 }
 
+// waitDM waits for a DM to user not shown yet that contains the text or
+// offers the button, and shows it after any earlier DMs not shown yet.
 func (d *demo) waitDM(user, contains string) (*discordtest.Message, error) {
 	m, err := d.dc.WaitDM(d.ctx, user, func(m *discordtest.Message) bool {
 		return !d.shown[m.ID] && (strings.Contains(m.Text(), contains) || hasButton(m, contains))
 	})
 	if err != nil {
 		return nil, fmt.Errorf("waiting for a DM to %s: %w", d.name(user), err)
+	}
+	for _, earlier := range d.dc.DMs(user) {
+		if earlier.ID == m.ID {
+			break
+		}
+		if !d.shown[earlier.ID] {
+			d.shown[earlier.ID] = true
+			d.show("DM to "+d.name(user), earlier)
+		}
 	}
 	d.shown[m.ID] = true
 	d.show("DM to "+d.name(user), m)

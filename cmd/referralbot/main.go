@@ -11,16 +11,13 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"runtime/debug"
+	"strings"
 	"syscall"
 
 	"github.com/referralbot/referralbot/bot"
 	"github.com/referralbot/referralbot/config"
 	"github.com/referralbot/referralbot/storage"
 )
-
-// version is set at build time with -ldflags "-X main.version=...".
-var version = ""
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -36,11 +33,13 @@ func main() {
 const usage = `usage: referralbot <command> [flags]
 
 commands:
-  run [-config FILE]            run the bot (default config.yaml)
-  demo                          play the whole flow against a built-in fake Discord; no token, no network
-  check-config [-config FILE]   validate and print the effective config (token masked)
-  backup [-config FILE] OUT.db  write a consistent copy of the live database
-  version                       print the version
+  run [-config FILE]              run the bot (default config.yaml); applies pending migrations first
+  demo [-out DIR]                 play the whole flow against a built-in fake Discord; no token, no network
+  check-config [-config FILE]     validate and print the effective config (token masked)
+  backup [-config FILE] OUT.db    write a consistent copy of the live database
+  migrate-status [-config FILE]   list applied and pending database migrations; applies none
+  healthcheck [-config FILE]      exit 0 if the running bot's /healthz answers 200 (for Docker)
+  version                         print the version, the commit and the Go version
 `
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -58,8 +57,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return checkConfig(rest, getenv, stdout, stderr)
 	case "backup":
 		return backup(ctx, rest, getenv, stdout, stderr)
+	case "migrate-status":
+		return migrateStatus(ctx, rest, getenv, stdout, stderr)
+	case "healthcheck":
+		return healthcheck(ctx, rest, getenv, stdout, stderr)
 	case "version":
-		fmt.Fprintln(stdout, "referralbot", versionString())
+		currentBuild().write(stdout)
 		return nil
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
@@ -69,14 +72,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	return fmt.Errorf("unknown command %q", cmd)
 }
 
-func versionString() string {
-	if version != "" {
-		return version
+// tokenOptional lets a command that never connects to Discord (backup,
+// migrate-status, healthcheck) load the config where DISCORD_TOKEN is not in
+// the environment, such as a cron job on the host.
+func tokenOptional(getenv func(string) string) func(string) string {
+	return func(key string) string {
+		if v := getenv(key); v != "" || key != "DISCORD_TOKEN" {
+			return v
+		}
+		return "not-needed-here"
 	}
-	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" {
-		return info.Main.Version
-	}
-	return "(devel)"
 }
 
 // configFlags parses -config and returns the loaded config and the other arguments.
@@ -105,11 +110,37 @@ func runBot(ctx context.Context, args []string, getenv func(string) string, stde
 		return err
 	}
 	logger := newLogger(cfg, stderr)
+	build := currentBuild()
+	listen := cfg.HTTP.Listen
+	if listen == "" {
+		listen = "off"
+	}
+	logger.Info("referralbot starting", "version", build.Version, "revision", build.shortRevision(),
+		"database", cfg.Database.Path, "http", listen)
+	logPendingMigrations(ctx, logger, cfg.Database.Path)
 	b, err := bot.New(ctx, cfg, logger)
 	if err != nil {
 		return err
 	}
 	return b.Run(ctx)
+}
+
+// logPendingMigrations says which migrations opening the database is about
+// to apply; storage.Open applies them (and refuses a newer schema).
+func logPendingMigrations(ctx context.Context, logger *slog.Logger, path string) {
+	ms, err := storage.MigrationStatus(ctx, path)
+	if err != nil {
+		return // Open reports the problem
+	}
+	var pending []string
+	for _, m := range ms {
+		if m.Known && m.Pending() {
+			pending = append(pending, m.Name)
+		}
+	}
+	if len(pending) > 0 {
+		logger.Info("applying database migrations", "database", path, "pending", strings.Join(pending, ","))
+	}
 }
 
 func checkConfig(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -125,15 +156,7 @@ func checkConfig(args []string, getenv func(string) string, stdout, stderr io.Wr
 }
 
 func backup(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	// A backup reads only database.path: it must work where the token is
-	// not in the environment, such as a cron job on the host.
-	withoutToken := func(key string) string {
-		if v := getenv(key); v != "" || key != "DISCORD_TOKEN" {
-			return v
-		}
-		return "not-needed-for-backup"
-	}
-	cfg, rest, err := configFlags("backup", args, withoutToken, stderr)
+	cfg, rest, err := configFlags("backup", args, tokenOptional(getenv), stderr)
 	if err != nil {
 		return err
 	}

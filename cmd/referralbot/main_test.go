@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"image/png"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,20 +20,31 @@ func env(m map[string]string) func(string) string { return func(k string) string
 
 func TestDemoPlaysTheWholeFlow(t *testing.T) {
 	var out, errs bytes.Buffer
-	if err := run(context.Background(), []string{"referralbot", "demo"}, env(nil), &out, &errs); err != nil {
+	dir := filepath.Join(t.TempDir(), "demo")
+	if err := run(context.Background(), []string{"referralbot", "demo", "-out", dir}, env(nil), &out, &errs); err != nil {
 		t.Fatalf("demo: %v\nstdout:\n%s\nstderr:\n%s", err, out.String(), errs.String())
 	}
 	txt := out.String()
+	if first, _, _ := strings.Cut(txt, "\n"); !strings.Contains(first, "SQLite") {
+		t.Errorf("demo's first line = %q; want it to say what the first run waits for", first)
+	}
 	for _, want := range []string{
 		"[Edit request]",                          // a request fixed through Edit request
 		"DM to @bob_amzn",                         // the best referrer asked first
 		"@bob_amzn presses [Decline]",             // a decline...
 		"DM to @alice_aws",                        // ...moves to the next referrer
+		"one reminder",                            // the referrer reminder (the demo fails if it never comes)
 		"@alice_aws presses [Referral submitted]", // accepted and submitted
 		"@sam_student presses [Interviewing]",     // a follow-up answered
-		"has expired",                             // an expiry
-		"New requests: 2",                         // the digest
-		"Referrals submitted: 1",
+		"second follow-up",                        // and the second one
+		"@sam_student presses [Rejected]",
+		"@sam_student presses [Keep me in mind]",
+		"@sam_student runs /referral status",
+		"has expired", // an expiry
+		"New requests: 2",
+		"Referrals submitted: 1", // the digest
+		"@maya_mod runs /referral-admin stats",
+		"Kept in " + dir,
 	} {
 		if !strings.Contains(txt, want) {
 			t.Errorf("demo transcript lacks %q", want)
@@ -40,6 +52,42 @@ func TestDemoPlaysTheWholeFlow(t *testing.T) {
 	}
 	if strings.Contains(txt, "demo-token") {
 		t.Errorf("demo transcript shows the token")
+	}
+
+	// -out keeps the transcript, the digest chart and the database.
+	kept, err := os.ReadFile(filepath.Join(dir, "transcript.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(kept), "@maya_mod runs /referral-admin stats") || !strings.Contains(txt, string(kept)) {
+		t.Errorf("transcript.txt (%d bytes) is not the demo's output", len(kept))
+	}
+	charts, _ := filepath.Glob(filepath.Join(dir, "digest-*.png"))
+	if len(charts) != 1 {
+		t.Fatalf("digest charts in %s = %v; want one", dir, charts)
+	}
+	f, err := os.Open(charts[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if c, err := png.DecodeConfig(f); err != nil || c.Width < 100 || c.Height < 100 {
+		t.Errorf("png.DecodeConfig(%s) = %dx%d, %v; want a chart image", charts[0], c.Width, c.Height, err)
+	}
+	db, err := sql.Open("sqlite3", "file:"+filepath.Join(dir, "demo.db")+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var requests int
+	if err := db.QueryRow(`SELECT COUNT(*) FROM requests`).Scan(&requests); err != nil || requests != 2 {
+		t.Errorf("requests in demo.db = %d, %v; want 2", requests, err)
+	}
+
+	// A second run into the same directory would mix old requests into the new demo.
+	err = run(context.Background(), []string{"referralbot", "demo", "-out", dir}, env(nil), &out, &errs)
+	if err == nil || !strings.Contains(err.Error(), "demo.db") {
+		t.Errorf("demo -out into a used directory = %v; want an error naming demo.db", err)
 	}
 }
 
@@ -98,13 +146,9 @@ func TestBackupCommand(t *testing.T) {
 	}
 }
 
-func TestUnknownCommandAndVersion(t *testing.T) {
+func TestUnknownCommand(t *testing.T) {
 	var out, errs bytes.Buffer
 	if err := run(context.Background(), []string{"referralbot", "frobnicate"}, env(nil), &out, &errs); err == nil || !strings.Contains(err.Error(), "frobnicate") {
 		t.Errorf("unknown command = %v; want an error naming it", err)
-	}
-	out.Reset()
-	if err := run(context.Background(), []string{"referralbot", "version"}, env(nil), &out, &errs); err != nil || !strings.HasPrefix(out.String(), "referralbot ") {
-		t.Errorf("version = %q, %v", out.String(), err)
 	}
 }
