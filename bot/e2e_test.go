@@ -117,9 +117,31 @@ func TestReconnectAfterDroppedGatewayKeepsServing(t *testing.T) {
 	if err := h.dc.WaitConnected(h.ctx()); err != nil {
 		t.Fatalf("bot did not reconnect: %v", err)
 	}
+	// A drop is what the warning is for (a clean shutdown logs none).
+	eventually(t, "the dropped gateway logged as a warning", func() bool {
+		return len(h.log.matching("level=WARN", "gateway disconnected; reconnecting")) == 1
+	})
 	resp := h.run(tia, "referral", "status")
 	if resp == nil || !resp.Ephemeral {
 		t.Fatalf("after reconnect: %+v; want an ephemeral status reply", resp)
+	}
+}
+
+// Our own shutdown (context cancelled, as SIGTERM does in `referralbot
+// run`) is not a dropped connection: it logs that the gateway closed and
+// no warning or error at all.
+func TestCleanShutdownLogsNoWarning(t *testing.T) {
+	h := startBot(t, nil)
+	h.run(sam, "referral", "status")
+	h.stop()
+	if got := h.log.matching("level=INFO", `msg="gateway closed"`); len(got) != 1 {
+		t.Errorf("a clean shutdown logged %d lines \"gateway closed\" at INFO; want 1 (Run returns after it)", len(got))
+	}
+	if got := append(h.log.matching("level=WARN"), h.log.matching("level=ERROR")...); len(got) != 0 {
+		t.Errorf("a clean shutdown logged warnings or errors; want none:\n%s", strings.Join(got, "\n"))
+	}
+	if got := h.log.matching("gateway disconnected"); len(got) != 0 {
+		t.Errorf("a clean shutdown logged %q; want no reconnect message", got)
 	}
 }
 

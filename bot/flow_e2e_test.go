@@ -226,7 +226,7 @@ func flowOther(a, b, not string) string {
 func flowSettle(h *harness) {
 	h.t.Helper()
 	eventually(h.t, "due steps run and the outbox delivered", func() bool {
-		c, err := h.bot.Store().Counts(context.Background(), h.clock.Now())
+		c, err := h.bot.Counts(context.Background())
 		return err == nil && c.Pending == 0 && c.DueSteps == 0
 	})
 }

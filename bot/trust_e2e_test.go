@@ -114,7 +114,7 @@ func trustNoOfferTo(t *testing.T, h *harness, user string) {
 func trustDrained(t *testing.T, h *harness) {
 	t.Helper()
 	eventually(t, "the outbox to drain", func() bool {
-		c, err := h.bot.Store().Counts(context.Background(), h.clock.Now())
+		c, err := h.bot.Counts(context.Background())
 		return err == nil && c.Pending == 0
 	})
 }
