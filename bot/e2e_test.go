@@ -27,6 +27,7 @@ var contract = map[string]map[string][]string{
 }
 
 func TestRegistersEveryCommandInConfiguredGuild(t *testing.T) {
+	t.Parallel()
 	h := startBot(t, nil)
 	cmds, err := h.dc.WaitCommands(h.ctx(), guildID, len(contract))
 	if err != nil {
@@ -75,6 +76,7 @@ func TestRegistersEveryCommandInConfiguredGuild(t *testing.T) {
 }
 
 func TestSlashCommandRoundTripAndHealth(t *testing.T) {
+	t.Parallel()
 	h := startBot(t, nil)
 	resp := h.run(sam, "referral", "status")
 	if !resp.Ephemeral {
@@ -111,6 +113,7 @@ func TestSlashCommandRoundTripAndHealth(t *testing.T) {
 }
 
 func TestReconnectAfterDroppedGatewayKeepsServing(t *testing.T) {
+	t.Parallel()
 	h := startBot(t, nil)
 	h.run(sam, "referral", "status")
 	h.dc.DropGateway()
@@ -131,6 +134,7 @@ func TestReconnectAfterDroppedGatewayKeepsServing(t *testing.T) {
 // run`) is not a dropped connection: it logs that the gateway closed and
 // no warning or error at all.
 func TestCleanShutdownLogsNoWarning(t *testing.T) {
+	t.Parallel()
 	h := startBot(t, nil)
 	h.run(sam, "referral", "status")
 	h.stop()
@@ -149,6 +153,7 @@ func TestCleanShutdownLogsNoWarning(t *testing.T) {
 // client only shows a DM's buttons to its recipient) is refused and changes
 // nothing; the referrer can still answer.
 func TestWrongPresserIsRefused(t *testing.T) {
+	t.Parallel()
 	h := startBot(t, nil)
 	h.adminSetup(false)
 	h.joinReferrer(alice, "Amazon")

@@ -358,6 +358,12 @@ func hasEnabledButton(m *discordtest.Message, label string) bool {
 func (h *harness) settle() {
 	h.t.Helper()
 	h.bot.SweepNow(h.ctx())
+	h.drained()
+}
+
+// drained waits until the outbox has nothing left to send.
+func (h *harness) drained() {
+	h.t.Helper()
 	eventually(h.t, "the outbox to drain", func() bool {
 		c, err := h.bot.Counts(h.ctx())
 		return err == nil && c.Pending == 0
