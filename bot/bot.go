@@ -28,7 +28,8 @@ type Bot struct {
 	cfg            config.Config
 	logger         *slog.Logger
 	now            func() time.Time
-	store          *storage.Store
+	outboxPoll     time.Duration
+	store          botStore
 	session        *discordgo.Session
 	router         *commands.Router
 	sender         *sender
@@ -37,6 +38,7 @@ type Bot struct {
 	digestSchedule cron.Schedule
 
 	connected atomic.Bool
+	closing   atomic.Bool  // set before Run closes the gateway itself
 	appID     atomic.Value // string
 	ready     chan struct{}
 	readyOnce sync.Once
@@ -65,7 +67,17 @@ type Option func(*Bot)
 func WithClock(now func() time.Time) Option { return func(b *Bot) { b.now = now } }
 
 // WithOutboxPoll sets how often the outbox is checked besides being poked.
-func WithOutboxPoll(d time.Duration) Option { return func(b *Bot) { b.sender.poll = d } }
+func WithOutboxPoll(d time.Duration) Option { return func(b *Bot) { b.outboxPoll = d } }
+
+// botStore is what the bot itself asks of the database: the sweep and
+// digest firing, the gauges (read by tests too), /healthz and closing.
+// The sender, the role checker and the router declare what they use.
+type botStore interface {
+	sweepStore
+	countStore
+	pinger
+	Close() error
+}
 
 // New opens the database and prepares the session; Run connects.
 func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Option) (*Bot, error) {
@@ -76,28 +88,24 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 	if err != nil {
 		return nil, fmt.Errorf("schedule.digest: %w", err)
 	}
-	// The store reads the bot's clock, which options may still replace;
-	// nothing reads it before New returns.
-	var b *Bot
-	store, err := storage.Open(ctx, cfg.Database.Path, storage.Options{
-		Policy: Policy(cfg), Location: cfg.Location(), Now: func() time.Time { return b.now() }})
+	b := &Bot{cfg: cfg, logger: logger, now: time.Now, outboxPoll: time.Second, digestSchedule: digest, ready: make(chan struct{})}
+	for _, o := range opts {
+		o(b)
+	}
+	store, err := openStore(ctx, cfg, b.now)
 	if err != nil {
 		return nil, err
 	}
-	now := time.Now
 	session, err := newSession(cfg.Discord.Token, cfg.Discord.APIURL)
 	if err != nil {
 		store.Close()
 		return nil, err
 	}
-	b = &Bot{cfg: cfg, logger: logger, now: now, store: store, session: session, digestSchedule: digest, ready: make(chan struct{})}
-	b.sender = newSender(store, session, cfg.Location(), logger, b.clock, nil)
-	b.sender.roles = newRoleChecker(session, store, b.clock)
-	for _, o := range opts {
-		o(b)
-	}
+	b.store, b.session = store, session
 	b.metrics = newMetrics(store, b.now)
-	b.sender.metrics = b.metrics
+	b.sender = newSender(store, session, cfg.Location(), logger, b.now, b.metrics)
+	b.sender.poll = b.outboxPoll
+	b.sender.roles = newRoleChecker(session, store, b.now)
 	b.router = &commands.Router{Store: store, Now: b.now, Location: cfg.Location(), Policy: Policy(cfg),
 		SMTPEnabled: cfg.SMTP.Host != "", Logger: logger, Observe: b.metrics.observe}
 	if cfg.SMTP.Host != "" {
@@ -107,10 +115,11 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 	return b, nil
 }
 
-func (b *Bot) clock() time.Time { return b.now() }
-
-// Store is the bot's database, for tools and tests.
-func (b *Bot) Store() *storage.Store { return b.store }
+// openStore is the one place the bot names its store implementation: the
+// SQLite store, reading time from now.
+func openStore(ctx context.Context, cfg config.Config, now func() time.Time) (*storage.Store, error) {
+	return storage.Open(ctx, cfg.Database.Path, storage.Options{Policy: Policy(cfg), Location: cfg.Location(), Now: now})
+}
 
 // Ready is closed once the bot is connected and its commands are registered.
 func (b *Bot) Ready() <-chan struct{} { return b.ready }
@@ -172,8 +181,18 @@ func (b *Bot) Run(ctx context.Context) error {
 		b.connected.Store(true)
 		b.logger.Info("gateway session resumed")
 	})
+	// discordgo reports its own Close as a Disconnect too, from a goroutine
+	// of its own: only a drop we did not ask for is a warning, and Run
+	// waits for the line about its own Close before it returns.
+	closed := make(chan struct{})
+	var closedOnce sync.Once
 	b.session.AddHandler(func(s *discordgo.Session, d *discordgo.Disconnect) {
 		b.connected.Store(false)
+		if b.closing.Load() {
+			b.logger.Info("gateway closed")
+			closedOnce.Do(func() { close(closed) })
+			return
+		}
 		b.logger.Warn("gateway disconnected; reconnecting")
 	})
 	b.session.AddHandler(func(s *discordgo.Session, i *discordgo.InteractionCreate) {
@@ -188,7 +207,14 @@ func (b *Bot) Run(ctx context.Context) error {
 	if err := b.session.Open(); err != nil {
 		return openError(err)
 	}
-	defer b.session.Close()
+	defer func() {
+		b.closing.Store(true)
+		b.session.Close()
+		select {
+		case <-closed:
+		case <-time.After(5 * time.Second):
+		}
+	}()
 
 	select {
 	case err := <-registered:
@@ -243,6 +269,11 @@ func (b *Bot) register(appID string) error {
 	}
 	b.logger.Info("commands registered", "count", len(defs), "servers", len(b.cfg.Discord.GuildIDs))
 	return nil
+}
+
+// pinger is what /healthz asks of the store.
+type pinger interface {
+	Ping(ctx context.Context) error
 }
 
 func (b *Bot) httpHandler() http.Handler {

@@ -34,13 +34,9 @@ import (
 // follow-up 2 (6 s) after the last restart. At the end every message
 // arrived exactly once and the database passes PRAGMA integrity_check.
 func TestCrashKillAtAnyPointLosesAndDoublesNothing(t *testing.T) {
+	t.Parallel()
+	bin := referralbotBinary(t)
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "referralbot")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/referralbot")
-	build.Dir = ".." // the module root
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/referralbot: %v\n%s", err, out)
-	}
 
 	dc := newWorld(t)
 	dbPath := filepath.Join(dir, "referralbot.db")

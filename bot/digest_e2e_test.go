@@ -15,9 +15,8 @@ import (
 )
 
 // The weekly digest end to end: the real bot, cron and outbox against the
-// fake Discord, with the fake clock moving days ahead. The tests run in
-// parallel: each has its own fake Discord and database, and most of their
-// time is spent waiting for cron firings and shutdowns.
+// fake Discord, with the fake clock moving days ahead. That nothing more is
+// posted is checked by running the digest job explicitly, as cron does.
 
 // moveTo moves the bot's clock forward to the next weekday at hh:mm in
 // the bot's time zone, and returns that time.
@@ -49,11 +48,13 @@ func (h *harness) waitDigests(n int) []*discordtest.Message {
 	return got
 }
 
-// stillDigests lets d of real time pass (cron firings, outbox polls) and
-// checks the digest channel still has n messages.
-func (h *harness) stillDigests(n int, d time.Duration, why string) {
+// stillDigests runs the digest job once more, as cron fires it, waits
+// until the outbox has delivered whatever it (or an earlier firing, or the
+// bot's start) queued, and checks the digest channel still has n messages.
+func (h *harness) stillDigests(n int, why string) {
 	h.t.Helper()
-	time.Sleep(d)
+	h.bot.DigestNow(h.ctx())
+	h.drained()
 	if got := h.digests(); len(got) != n {
 		h.t.Fatalf("%s: digest channel has %d messages; want %d:\n%s", why, len(got), n, dmDump(got))
 	}
@@ -97,15 +98,15 @@ func TestDigestOncePerWeekUnderCronEverySecond(t *testing.T) {
 	})
 	h.moveTo(time.Wednesday, 12, 0)
 	h.setupDigest()
-	h.stillDigests(0, 2200*time.Millisecond, "after setup on a Wednesday")
+	h.stillDigests(0, "after setup on a Wednesday")
 
 	h.clock.Advance(7 * 24 * time.Hour)
 	first := h.waitDigests(1)
-	h.stillDigests(1, 2200*time.Millisecond, "later firings in the same week")
+	h.stillDigests(1, "later firings in the same week")
 
 	h.clock.Advance(7 * 24 * time.Hour)
 	both := h.waitDigests(2)
-	h.stillDigests(2, 2200*time.Millisecond, "later firings in the next week")
+	h.stillDigests(2, "later firings in the next week")
 	if w1, w2 := digestWeek(first[0]), digestWeek(both[1]); w1 == "" || w1 == w2 {
 		t.Errorf("the digests are for weeks %q and %q; want two different weeks", w1, w2)
 	}
@@ -127,7 +128,7 @@ func TestDigestCatchUpAfterMissedWeek(t *testing.T) {
 	// Monday 08:30 in New York is past 09:00 UTC but not yet time.
 	h.moveTo(time.Monday, 8, 30)
 	h.start()
-	h.stillDigests(0, 700*time.Millisecond, "started before the scheduled time")
+	h.stillDigests(0, "started before the scheduled time")
 	h.stop()
 
 	h.clock.Advance(time.Hour) // 09:30 New York: the week's digest is due
@@ -137,14 +138,14 @@ func TestDigestCatchUpAfterMissedWeek(t *testing.T) {
 		t.Errorf("catch-up digest is for week %q; want %s", digestWeek(got[0]), weekKey(want))
 	}
 	h.restart()
-	h.stillDigests(1, 700*time.Millisecond, "after another restart in the same week")
+	h.stillDigests(1, "after another restart in the same week")
 
 	// Down for two scheduled times: one digest, for the current week.
 	h.stop()
 	h.clock.Advance(15 * 24 * time.Hour)
 	h.start()
 	h.waitDigests(2)
-	h.stillDigests(2, 700*time.Millisecond, "after a catch-up of two missed weeks")
+	h.stillDigests(2, "after a catch-up of two missed weeks")
 }
 
 func weekKey(t time.Time) string {
@@ -171,7 +172,7 @@ func TestDigestNowCountsAsTheWeeksDigest(t *testing.T) {
 	h.waitDigests(2)
 	h.clock.Advance(2 * time.Hour) // past 09:00
 	h.restart()                    // the scheduled run at start: this week's is posted
-	h.stillDigests(2, 700*time.Millisecond, "scheduled digest after digest-now in the same week")
+	h.stillDigests(2, "scheduled digest after digest-now in the same week")
 
 	h.clock.Advance(7 * 24 * time.Hour)
 	h.restart()

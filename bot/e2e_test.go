@@ -27,6 +27,7 @@ var contract = map[string]map[string][]string{
 }
 
 func TestRegistersEveryCommandInConfiguredGuild(t *testing.T) {
+	t.Parallel()
 	h := startBot(t, nil)
 	cmds, err := h.dc.WaitCommands(h.ctx(), guildID, len(contract))
 	if err != nil {
@@ -75,6 +76,7 @@ func TestRegistersEveryCommandInConfiguredGuild(t *testing.T) {
 }
 
 func TestSlashCommandRoundTripAndHealth(t *testing.T) {
+	t.Parallel()
 	h := startBot(t, nil)
 	resp := h.run(sam, "referral", "status")
 	if !resp.Ephemeral {
@@ -111,15 +113,39 @@ func TestSlashCommandRoundTripAndHealth(t *testing.T) {
 }
 
 func TestReconnectAfterDroppedGatewayKeepsServing(t *testing.T) {
+	t.Parallel()
 	h := startBot(t, nil)
 	h.run(sam, "referral", "status")
 	h.dc.DropGateway()
 	if err := h.dc.WaitConnected(h.ctx()); err != nil {
 		t.Fatalf("bot did not reconnect: %v", err)
 	}
+	// A drop is what the warning is for (a clean shutdown logs none).
+	eventually(t, "the dropped gateway logged as a warning", func() bool {
+		return len(h.log.matching("level=WARN", "gateway disconnected; reconnecting")) == 1
+	})
 	resp := h.run(tia, "referral", "status")
 	if resp == nil || !resp.Ephemeral {
 		t.Fatalf("after reconnect: %+v; want an ephemeral status reply", resp)
+	}
+}
+
+// Our own shutdown (context cancelled, as SIGTERM does in `referralbot
+// run`) is not a dropped connection: it logs that the gateway closed and
+// no warning or error at all.
+func TestCleanShutdownLogsNoWarning(t *testing.T) {
+	t.Parallel()
+	h := startBot(t, nil)
+	h.run(sam, "referral", "status")
+	h.stop()
+	if got := h.log.matching("level=INFO", `msg="gateway closed"`); len(got) != 1 {
+		t.Errorf("a clean shutdown logged %d lines \"gateway closed\" at INFO; want 1 (Run returns after it)", len(got))
+	}
+	if got := append(h.log.matching("level=WARN"), h.log.matching("level=ERROR")...); len(got) != 0 {
+		t.Errorf("a clean shutdown logged warnings or errors; want none:\n%s", strings.Join(got, "\n"))
+	}
+	if got := h.log.matching("gateway disconnected"); len(got) != 0 {
+		t.Errorf("a clean shutdown logged %q; want no reconnect message", got)
 	}
 }
 
@@ -127,6 +153,7 @@ func TestReconnectAfterDroppedGatewayKeepsServing(t *testing.T) {
 // client only shows a DM's buttons to its recipient) is refused and changes
 // nothing; the referrer can still answer.
 func TestWrongPresserIsRefused(t *testing.T) {
+	t.Parallel()
 	h := startBot(t, nil)
 	h.adminSetup(false)
 	h.joinReferrer(alice, "Amazon")

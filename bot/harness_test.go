@@ -63,6 +63,7 @@ type harness struct {
 	dc     *discordtest.Server
 	cfg    config.Config
 	clock  *fakeClock
+	log    *logSink // every run of the bot logs here
 	bot    *bot.Bot
 	cancel context.CancelFunc
 	done   chan error
@@ -111,32 +112,52 @@ func startBot(t *testing.T, mutate func(*config.Config)) *harness {
 	if mutate != nil {
 		mutate(&cfg)
 	}
-	h := &harness{t: t, dc: dc, cfg: cfg, clock: &fakeClock{}}
+	h := &harness{t: t, dc: dc, cfg: cfg, clock: &fakeClock{}, log: &logSink{t: t}}
 	h.start()
 	t.Cleanup(h.stop)
 	return h
 }
 
-type testLogWriter struct {
-	mu sync.Mutex
-	t  *testing.T
-	on bool
+// logSink keeps the lines the bot logs, so a test can check what was
+// logged, and passes them to t.Log with -v.
+type logSink struct {
+	mu    sync.Mutex
+	t     *testing.T
+	lines []string
 }
 
-func (w *testLogWriter) Write(p []byte) (int, error) {
+func (w *logSink) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.on {
-		w.t.Log(strings.TrimRight(string(p), "\n"))
+	line := strings.TrimRight(string(p), "\n")
+	w.lines = append(w.lines, line)
+	if testing.Verbose() {
+		w.t.Log(line)
 	}
 	return len(p), nil
+}
+
+// matching lists the lines logged so far that contain every one of wants.
+func (w *logSink) matching(wants ...string) []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var out []string
+	for _, l := range w.lines {
+		ok := true
+		for _, want := range wants {
+			ok = ok && strings.Contains(l, want)
+		}
+		if ok {
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 func (h *harness) start() {
 	h.t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	var w io.Writer = &testLogWriter{t: h.t, on: testing.Verbose()}
-	logger := slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	logger := slog.New(slog.NewTextHandler(h.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	b, err := bot.New(ctx, h.cfg, logger, bot.WithClock(h.clock.Now), bot.WithOutboxPoll(100*time.Millisecond))
 	if err != nil {
 		cancel()
@@ -337,8 +358,14 @@ func hasEnabledButton(m *discordtest.Message, label string) bool {
 func (h *harness) settle() {
 	h.t.Helper()
 	h.bot.SweepNow(h.ctx())
+	h.drained()
+}
+
+// drained waits until the outbox has nothing left to send.
+func (h *harness) drained() {
+	h.t.Helper()
 	eventually(h.t, "the outbox to drain", func() bool {
-		c, err := h.bot.Store().Counts(h.ctx(), h.clock.Now())
+		c, err := h.bot.Counts(h.ctx())
 		return err == nil && c.Pending == 0
 	})
 }

@@ -24,7 +24,12 @@ type metrics struct {
 	stepsRun      prometheus.Counter
 }
 
-func newMetrics(store *storage.Store, now func() time.Time) *metrics {
+// countStore reads the gauges.
+type countStore interface {
+	Counts(ctx context.Context, now time.Time) (storage.OutboxCounts, error)
+}
+
+func newMetrics(store countStore, now func() time.Time) *metrics {
 	m := &metrics{
 		registry: prometheus.NewRegistry(),
 		interactions: prometheus.NewCounterVec(prometheus.CounterOpts{

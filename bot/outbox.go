@@ -22,10 +22,22 @@ import (
 // network errors; after that it is kept as undeliverable with its error.
 const maxSendAttempts = 12
 
+// outboxStore is what the sender asks of the store: the due messages, and
+// each one's result.
+type outboxStore interface {
+	DueOutbox(ctx context.Context, now time.Time, limit int) ([]storage.OutboxMessage, error)
+	MarkSent(ctx context.Context, id int64, messageID string) error
+	MarkRetry(ctx context.Context, id int64, next time.Time, reason string) error
+	MarkUndeliverable(ctx context.Context, id int64, reason string) error
+	// MarkDMClosed ends a message whose DM Discord refused with 50007,
+	// reporting whether a fallback-channel ping was queued instead.
+	MarkDMClosed(ctx context.Context, id int64) (fallback bool, err error)
+}
+
 // sender delivers the outbox: it wakes on a poke or a short tick, sends
 // each due message, and records the result in the store.
 type sender struct {
-	store   *storage.Store
+	store   outboxStore
 	session *discordgo.Session
 	loc     *time.Location
 	logger  *slog.Logger
@@ -39,7 +51,7 @@ type sender struct {
 	dmChannel map[string]string // user id -> DM channel id
 }
 
-func newSender(store *storage.Store, s *discordgo.Session, loc *time.Location, logger *slog.Logger, now func() time.Time, m *metrics) *sender {
+func newSender(store outboxStore, s *discordgo.Session, loc *time.Location, logger *slog.Logger, now func() time.Time, m *metrics) *sender {
 	return &sender{store: store, session: s, loc: loc, logger: logger, now: now, poll: time.Second, metrics: m,
 		wake: make(chan struct{}, 1), dmChannel: map[string]string{}}
 }

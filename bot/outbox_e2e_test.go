@@ -58,6 +58,7 @@ func acceptForClosedDMs(t *testing.T, h *harness, fallback bool) {
 }
 
 func TestOutboxDMClosedPingsOnlyThatUserInFallbackChannel(t *testing.T) {
+	t.Parallel()
 	h := startBot(t, nil)
 	acceptForClosedDMs(t, h, true)
 
@@ -91,6 +92,7 @@ func TestOutboxDMClosedPingsOnlyThatUserInFallbackChannel(t *testing.T) {
 }
 
 func TestOutboxDMClosedWithoutFallbackCountedUndeliverable(t *testing.T) {
+	t.Parallel()
 	h := startBot(t, nil)
 	acceptForClosedDMs(t, h, false)
 	eventually(t, "the refused DM", func() bool {
@@ -122,6 +124,7 @@ func TestOutboxDMClosedWithoutFallbackCountedUndeliverable(t *testing.T) {
 }
 
 func TestOutboxServerErrorsRetriedWithBackoffDeliveredOnce(t *testing.T) {
+	t.Parallel()
 	h := startBot(t, nil)
 	h.adminSetup(false)
 	h.joinReferrer(alice, "Amazon")
@@ -161,6 +164,7 @@ func TestOutboxServerErrorsRetriedWithBackoffDeliveredOnce(t *testing.T) {
 }
 
 func TestOutboxRateLimitHonouredDeliveredOnce(t *testing.T) {
+	t.Parallel()
 	h := startBot(t, nil)
 	h.adminSetup(false)
 	h.joinReferrer(alice, "Amazon")
@@ -195,6 +199,7 @@ func TestOutboxRateLimitHonouredDeliveredOnce(t *testing.T) {
 // of the bot) is kept as undeliverable; it must not stall the messages
 // queued behind it.
 func TestOutboxUndecodableMessageDoesNotBlockTheRest(t *testing.T) {
+	t.Parallel()
 	h := startBot(t, nil)
 	h.adminSetup(false)
 	h.joinReferrer(alice, "Amazon")

@@ -30,9 +30,21 @@ type guildMembers interface {
 	GuildMember(guildID, userID string, options ...discordgo.RequestOption) (*discordgo.Member, error)
 }
 
+// roleStore is what the check needs of the store.
+type roleStore interface {
+	// StillQueued reports whether the outbox row is still to be sent.
+	StillQueued(ctx context.Context, outboxID int64) (bool, error)
+	// RoleToCheck is the referrer role to check for the referrer, or ""
+	// when they are not active on the strength of a role.
+	RoleToCheck(ctx context.Context, guildID, userID string) (string, error)
+	// WithdrawOfferRoleLost withdraws the offer and hands the request on,
+	// reporting false when the offer or the referrer changed meanwhile.
+	WithdrawOfferRoleLost(ctx context.Context, offerID int64, leftServer bool) (bool, error)
+}
+
 type roleChecker struct {
 	discord guildMembers
-	store   *storage.Store
+	store   roleStore
 	now     func() time.Time
 
 	mu    sync.Mutex
@@ -45,7 +57,7 @@ type cachedRoles struct {
 	at    time.Time
 }
 
-func newRoleChecker(discord guildMembers, store *storage.Store, now func() time.Time) *roleChecker {
+func newRoleChecker(discord guildMembers, store roleStore, now func() time.Time) *roleChecker {
 	return &roleChecker{discord: discord, store: store, now: now, cache: map[string]cachedRoles{}}
 }
 

@@ -32,6 +32,7 @@ func (f *fakeMembers) GuildMember(guildID, userID string, _ ...discordgo.Request
 }
 
 func TestTrustRoleCacheOneMinute(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 11, 25, 18, 0, 0, 0, time.UTC)
 	dc := &fakeMembers{roles: map[string][]string{"alice": {"ref"}}}
 	rc := newRoleChecker(dc, nil, func() time.Time { return now })

@@ -77,6 +77,7 @@ func wantFollowUpButtons(t *testing.T, m *discordtest.Message) {
 }
 
 func TestStepsOfferTimeoutAsksNextReferrerAndLateAcceptMovesOn(t *testing.T) {
+	t.Parallel()
 	h := startBot(t, func(c *config.Config) { c.Referrals.OfferTimeout = config.Duration(time.Hour) })
 	h.adminSetup(false)
 	h.joinReferrer(alice, "Amazon")
@@ -117,6 +118,7 @@ func TestStepsOfferTimeoutAsksNextReferrerAndLateAcceptMovesOn(t *testing.T) {
 }
 
 func TestStepsReferrerReminderOnceWithSubmittedButton(t *testing.T) {
+	t.Parallel()
 	h := startBot(t, func(c *config.Config) { c.Referrals.ReferrerReminder = config.Duration(24 * time.Hour) })
 	acceptedRequest(t, h)
 
@@ -141,6 +143,7 @@ func TestStepsReferrerReminderOnceWithSubmittedButton(t *testing.T) {
 }
 
 func TestStepsNudgesFollowUpUntilFinalOutcome(t *testing.T) {
+	t.Parallel()
 	h := startBot(t, func(c *config.Config) {
 		c.Referrals.Nudges = []config.Duration{config.Duration(24 * time.Hour), config.Duration(48 * time.Hour), config.Duration(72 * time.Hour)}
 	})
@@ -173,6 +176,7 @@ func TestStepsNudgesFollowUpUntilFinalOutcome(t *testing.T) {
 }
 
 func TestStepsRejectedKeepMeInMindAsksReferrerOnce(t *testing.T) {
+	t.Parallel()
 	h := startBot(t, func(c *config.Config) { c.Referrals.Nudges = []config.Duration{config.Duration(24 * time.Hour)} })
 	submittedRequest(t, h)
 	h.clock.Advance(25 * time.Hour)
@@ -224,6 +228,7 @@ func TestStepsRejectedKeepMeInMindAsksReferrerOnce(t *testing.T) {
 }
 
 func TestStepsRequestTTLExpiresAndPointsToApplyingDirectly(t *testing.T) {
+	t.Parallel()
 	h := startBot(t, func(c *config.Config) { c.Referrals.RequestTTL = config.Duration(48 * time.Hour) })
 	h.adminSetup(false)
 	h.joinReferrer(alice, "Amazon")
@@ -250,6 +255,7 @@ func TestStepsRequestTTLExpiresAndPointsToApplyingDirectly(t *testing.T) {
 }
 
 func TestStepsPauseDaysEndsAndOffersResume(t *testing.T) {
+	t.Parallel()
 	h := startBot(t, nil)
 	h.adminSetup(false)
 	h.joinReferrer(alice, "Amazon")
@@ -278,6 +284,7 @@ func TestStepsPauseDaysEndsAndOffersResume(t *testing.T) {
 }
 
 func TestStepsDueDuringDowntimeRunOnceAfterRestart(t *testing.T) {
+	t.Parallel()
 	h := startBot(t, func(c *config.Config) {
 		c.Referrals.Nudges = []config.Duration{config.Duration(24 * time.Hour), config.Duration(48 * time.Hour)}
 	})
@@ -298,6 +305,7 @@ func TestStepsDueDuringDowntimeRunOnceAfterRestart(t *testing.T) {
 // no event to say so: an offer on another request ended, or an accepted
 // referral left the 30-day capacity window.
 func TestStepsSweepRematchesWaitingRequestsWhenCapacityFrees(t *testing.T) {
+	t.Parallel()
 	h := startBot(t, func(c *config.Config) { c.Referrals.RequestTTL = config.Duration(90 * 24 * time.Hour) })
 	h.adminSetup(false)
 	h.joinReferrer(alice, "Amazon", opt("capacity", 1))

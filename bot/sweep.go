@@ -9,6 +9,16 @@ import (
 	"github.com/referralbot/referralbot/referral"
 )
 
+// sweepStore is what the sweep and the digest firing ask of the store.
+type sweepStore interface {
+	RunDueSteps(ctx context.Context, limit int) (int, error)
+	MatchWaiting(ctx context.Context) (int, error)
+	EraseOldTexts(ctx context.Context) (int64, error)
+	// PostWeeklyDigests queues the week's digest for every server that has
+	// none yet and returns those servers.
+	PostWeeklyDigests(ctx context.Context, now, scheduledAt time.Time) ([]string, error)
+}
+
 // sweep runs every due step, offers waiting requests to referrers whose
 // capacity freed up meanwhile, then erases texts past their retention.
 func (b *Bot) sweep(ctx context.Context) {

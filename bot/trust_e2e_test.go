@@ -114,7 +114,7 @@ func trustNoOfferTo(t *testing.T, h *harness, user string) {
 func trustDrained(t *testing.T, h *harness) {
 	t.Helper()
 	eventually(t, "the outbox to drain", func() bool {
-		c, err := h.bot.Store().Counts(context.Background(), h.clock.Now())
+		c, err := h.bot.Counts(context.Background())
 		return err == nil && c.Pending == 0
 	})
 }
@@ -132,6 +132,7 @@ func trustSent(h *harness, user, want string) int {
 }
 
 func TestTrustRoleHolderActiveAtOnce(t *testing.T) {
+	t.Parallel()
 	h := startBot(t, nil)
 	trustSetup(h)
 	if txt := trustJoin(h, alice); !strings.Contains(txt, "You're **active**") {
@@ -158,6 +159,7 @@ func TestTrustRoleHolderActiveAtOnce(t *testing.T) {
 }
 
 func TestTrustPendingReferrerApproval(t *testing.T) {
+	t.Parallel()
 	h := startBot(t, nil)
 	trustSetup(h)
 	h.dc.SetMemberRoles(guildID, carol) // carol doesn't hold the referrer role
@@ -202,6 +204,7 @@ func TestTrustPendingReferrerApproval(t *testing.T) {
 }
 
 func TestTrustRemoveHandsOffersOn(t *testing.T) {
+	t.Parallel()
 	h := startBot(t, nil)
 	trustSetup(h)
 	trustJoin(h, alice)
@@ -224,6 +227,7 @@ func TestTrustRemoveHandsOffersOn(t *testing.T) {
 }
 
 func TestTrustRoleLostNoNewOffers(t *testing.T) {
+	t.Parallel()
 	h := startBot(t, nil)
 	trustSetup(h)
 	trustJoin(h, alice)
@@ -261,6 +265,7 @@ func TestTrustRoleLostNoNewOffers(t *testing.T) {
 }
 
 func TestTrustRoleLostRequestWaits(t *testing.T) {
+	t.Parallel()
 	h := startBot(t, nil)
 	trustSetup(h)
 	trustJoin(h, alice)
@@ -275,6 +280,7 @@ func TestTrustRoleLostRequestWaits(t *testing.T) {
 }
 
 func TestTrustRoleCheckedAgainAfterCache(t *testing.T) {
+	t.Parallel()
 	h := startBot(t, nil)
 	trustSetup(h)
 	trustJoin(h, alice)
@@ -297,6 +303,7 @@ func TestTrustRoleCheckedAgainAfterCache(t *testing.T) {
 }
 
 func TestTrustReportPausesReferrer(t *testing.T) {
+	t.Parallel()
 	h := startBot(t, nil)
 	trustSetup(h)
 	trustJoin(h, alice)

@@ -177,6 +177,7 @@ func wrongCode(code string) string {
 }
 
 func TestVerifyNotConfigured(t *testing.T) {
+	t.Parallel()
 	h := startBot(t, nil)
 	trustSetup(h)
 	trustJoin(h, alice)
@@ -187,6 +188,7 @@ func TestVerifyNotConfigured(t *testing.T) {
 }
 
 func TestVerifyCodeFlow(t *testing.T) {
+	t.Parallel()
 	box, withSMTP := startSMTP(t)
 	h := startBot(t, withSMTP)
 	resp := verifyStart(t, h)
@@ -246,6 +248,7 @@ func TestVerifyCodeFlow(t *testing.T) {
 }
 
 func TestVerifyCodeExpires(t *testing.T) {
+	t.Parallel()
 	box, withSMTP := startSMTP(t)
 	h := startBot(t, withSMTP)
 	resp := verifyStart(t, h)
@@ -278,6 +281,7 @@ func TestVerifyCodeExpires(t *testing.T) {
 }
 
 func TestVerifyTooManyTries(t *testing.T) {
+	t.Parallel()
 	box, withSMTP := startSMTP(t)
 	h := startBot(t, withSMTP)
 	resp := verifyStart(t, h)
@@ -321,6 +325,7 @@ func TestVerifyTooManyTries(t *testing.T) {
 }
 
 func TestVerifyMailRefused(t *testing.T) {
+	t.Parallel()
 	box, withSMTP := startSMTP(t)
 	box.refuse = "alice.smith"
 	h := startBot(t, withSMTP)
@@ -336,6 +341,7 @@ func TestVerifyMailRefused(t *testing.T) {
 }
 
 func TestVerifyRefusesPersonalMail(t *testing.T) {
+	t.Parallel()
 	box, withSMTP := startSMTP(t)
 	h := startBot(t, withSMTP)
 	trustSetup(h)
@@ -346,7 +352,7 @@ func TestVerifyRefusesPersonalMail(t *testing.T) {
 	if r := h.run(sam, "referrer", "verify", opt("email", "sam@amazon.com")); !strings.Contains(r.Text(), "/referrer join") {
 		t.Errorf("verify without a profile = %q; want to join first", r.Text())
 	}
-	time.Sleep(200 * time.Millisecond)
+	h.bot.WaitMails()
 	if box.count() != 0 {
 		t.Errorf("%d mails sent; want none", box.count())
 	}
