@@ -197,6 +197,25 @@ func (c *child) memory() (memory, error) {
 	return m, nil
 }
 
+// cpu is the CPU time (user and system) a process has used so far, from
+// /proc/PID/stat; clock ticks are 1/100 s on Linux.
+func cpu(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name, which is in parentheses: utime is the
+	// 14th field of the line, stime the 15th.
+	_, rest, found := strings.Cut(string(b), ") ")
+	fields := strings.Fields(rest)
+	if !found || len(fields) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseInt(fields[11], 10, 64)
+	st, _ := strconv.ParseInt(fields[12], 10, 64)
+	return time.Duration(u+st) * 10 * time.Millisecond
+}
+
 // scrape reads the named samples (without labels) from the bot's /metrics.
 func scrape(ctx context.Context, addr string, names ...string) (map[string]float64, error) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)

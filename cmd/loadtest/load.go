@@ -22,13 +22,15 @@ type target struct {
 
 // phase is one measured phase.
 type phase struct {
-	target      string
-	rate, round int
-	st          *stats
-	mem         memory
-	heap        float64 // bytes; bot only
-	steps       float64 // due steps run during the phase; bot only
-	prefill     time.Duration
+	target       string
+	rate, round  int
+	st           *stats
+	mem          memory
+	heap         float64       // bytes; bot only
+	steps        float64       // due steps run during the phase; bot only
+	cpu, selfCPU time.Duration // CPU used by the target and by this command during the phase
+	wall         time.Duration
+	prefill      time.Duration
 }
 
 // report is what a run measured, for the table and the test.
@@ -197,7 +199,6 @@ func waitReady(ctx context.Context, dc *discordtest.Server, guild string, c *chi
 func runPhase(ctx context.Context, o options, w *world, t *target, listen string, rate, round int, jobs *int, stdout io.Writer) (phase, error) {
 	p := phase{target: t.name, rate: rate, round: round}
 	var at func(*stats)
-	var stepsBefore float64
 	if t.name == "bot" {
 		if o.sweep {
 			// The offers fall due offer_timeout after they were made;
@@ -217,9 +218,10 @@ func runPhase(ctx context.Context, o options, w *world, t *target, listen string
 				t.d.track(st, in, err, kindDigest, w.admin, "")
 			}
 		}
-		stepsBefore = measure(ctx, t, listen).steps
 	}
+	before, selfBefore, start := measure(ctx, t, listen), cpu(os.Getpid()), time.Now()
 	p.st = t.d.drive(ctx, rate, 0, o.phase, at, nil)
+	p.wall, p.selfCPU = time.Since(start), cpu(os.Getpid())-selfBefore
 	if err := ctx.Err(); err != nil {
 		return p, err
 	}
@@ -227,7 +229,7 @@ func runPhase(ctx context.Context, o options, w *world, t *target, listen string
 		return p, err
 	}
 	m := measure(ctx, t, listen)
-	p.mem, p.heap, p.steps = m.mem, m.heap, m.steps-stepsBefore
+	p.mem, p.heap, p.steps, p.cpu = m.mem, m.heap, m.steps-before.steps, m.cpu-before.cpu
 	fmt.Fprintf(stdout, "  %-4s %4d/s round %d: %6d sent, p99 %7.2f ms, %d unanswered\n",
 		t.name, rate, round, p.st.sent, ms(percentile(p.st.latencies, 0.99)), p.st.unanswered)
 	// The fake keeps only the last minute, so a long run stays small.
@@ -253,12 +255,14 @@ func prefill(ctx context.Context, w *world, dc *discordtest.Server, n int, mark 
 type reading struct {
 	mem         memory
 	heap, steps float64
+	cpu         time.Duration
 }
 
 // measure reads a target's memory, and for the bot its heap and steps run.
 func measure(ctx context.Context, t *target, listen string) reading {
 	var r reading
 	r.mem, _ = t.proc.memory()
+	r.cpu = cpu(t.proc.cmd.Process.Pid)
 	if t.name == "bot" {
 		v, err := scrape(ctx, listen, "go_memstats_heap_inuse_bytes", "referralbot_steps_run_total")
 		if err == nil {

@@ -91,9 +91,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	// A hard bound on the whole run, whatever the flags say.
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, o.budget())
 	defer cancel()
 	_, err = runLoad(ctx, o, stdout, stderr)
+	switch {
+	case err == nil:
+	case parent.Err() != nil:
+		return errors.New("interrupted; the children it started are stopped")
+	case ctx.Err() != nil:
+		return fmt.Errorf("stopped at the run's time bound of %v: %w", o.budget(), err)
+	}
 	return err
 }
 

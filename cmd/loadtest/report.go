@@ -19,6 +19,13 @@ func percentile(ds []time.Duration, q float64) time.Duration {
 	return s[min(max(i, 0), len(s)-1)]
 }
 
+func percent(part, whole time.Duration) float64 {
+	if whole <= 0 {
+		return 0
+	}
+	return 100 * float64(part) / float64(whole)
+}
+
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 func mb(b int64) string {
@@ -45,19 +52,20 @@ func printReport(out io.Writer, o options, phases []phase) {
 	case o.waiting:
 		mode = fmt.Sprintf("-waiting: every referrer at capacity, %d waiting before the load", o.backlog)
 	}
-	fmt.Fprintf(out, "\n%s; mix %d/%d/%d (status/request/press); %v phases; latency = gateway dispatch to callback; unanswered = no callback in %v\n\n",
+	fmt.Fprintf(out, "\n%s; mix %d/%d/%d (status/request/press); %v phases; latency = gateway dispatch to callback; unanswered = no callback in %v;\n"+
+		"RSS and HWM from /proc at the phase's end; CPU %% of one core over the phase and its drain, for the bot and for this command (the fakes and the driver)\n\n",
 		mode, o.mix.status, o.mix.request, o.mix.press, o.phase, o.deadline)
-	fmt.Fprintln(out, "| rate/s | round | bot | sent | achieved/s | p50 ms | p99 ms | max ms | unanswered | RSS MB | HWM MB | heap MB | steps run |")
-	fmt.Fprintln(out, "|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+	fmt.Fprintln(out, "| rate/s | round | bot | sent | achieved/s | p50 ms | p99 ms | max ms | unanswered | RSS MB | HWM MB | heap MB | steps run | CPU % | loadtest CPU % |")
+	fmt.Fprintln(out, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, p := range phases {
 		steps := "-"
 		if p.target == "bot" {
 			steps = fmt.Sprintf("%.0f", p.steps)
 		}
-		fmt.Fprintf(out, "| %d | %d | %s | %d | %.1f | %.2f | %.2f | %.2f | %d | %s | %s | %s | %s |\n",
+		fmt.Fprintf(out, "| %d | %d | %s | %d | %.1f | %.2f | %.2f | %.2f | %d | %s | %s | %s | %s | %.0f | %.0f |\n",
 			p.rate, p.round, p.target, p.st.sent, p.st.achieved(), ms(percentile(p.st.latencies, 0.5)),
 			ms(percentile(p.st.latencies, 0.99)), ms(percentile(p.st.latencies, 1)), p.st.unanswered,
-			mb(p.mem.rss), mb(p.mem.hwm), mb(int64(p.heap)), steps)
+			mb(p.mem.rss), mb(p.mem.hwm), mb(int64(p.heap)), steps, percent(p.cpu, p.wall), percent(p.selfCPU, p.wall))
 	}
 
 	fmt.Fprintln(out, "\n| rate/s | bot p50 ms | bot p99 ms | bare p50 ms | bare p99 ms | bot p99 / bare p99 | bot unanswered | bare unanswered |")
