@@ -170,8 +170,10 @@ func (c *child) logTail() string {
 // memory is a child's resident memory from /proc/PID/status, in bytes.
 type memory struct{ rss, hwm int64 }
 
-func (c *child) memory() (memory, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", c.cmd.Process.Pid))
+func (c *child) memory() (memory, error) { return procMemory(c.cmd.Process.Pid) }
+
+func procMemory(pid int) (memory, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return memory{}, err
 	}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"time"
 
 	"github.com/referralbot/referralbot/commands"
@@ -274,18 +275,21 @@ func measure(ctx context.Context, t *target, listen string) reading {
 
 func runSoak(ctx context.Context, o options, bot *target, listen string, stdout io.Writer) error {
 	fmt.Fprintf(stdout, "soak: %d interactions at %d/s to the bot; every 10 s:\n", o.soak, o.soakRate)
-	fmt.Fprintf(stdout, "%8s %10s %10s %8s %8s %10s %8s %8s %8s\n", "elapsed", "sent", "achieved/s", "p50 ms", "p99 ms", "unanswered", "RSS MB", "HWM MB", "heap MB")
+	fmt.Fprintf(stdout, "%8s %10s %10s %8s %8s %10s %8s %8s %8s %15s %16s\n", "elapsed", "sent", "achieved/s", "p50 ms", "p99 ms", "unanswered",
+		"RSS MB", "HWM MB", "heap MB", "loadtest RSS MB", "loadtest heap MB")
 	total, unanswered := 0, 0
-	st := bot.d.drive(ctx, o.soakRate, o.soak, 0, nil, func(st *stats, elapsed time.Duration) {
+	bot.d.drive(ctx, o.soakRate, o.soak, 0, nil, func(st *stats, elapsed time.Duration) {
 		total += st.sent
 		unanswered += st.unanswered
 		m := measure(ctx, bot, listen)
-		fmt.Fprintf(stdout, "%8s %10d %10.1f %8.2f %8.2f %10d %8s %8s %8s\n", elapsed.Round(time.Second), total,
-			float64(st.sent)/st.window.Seconds(), ms(percentile(st.latencies, 0.5)), ms(percentile(st.latencies, 0.99)),
-			unanswered, mb(m.mem.rss), mb(m.mem.hwm), mb(int64(m.heap)))
-		bot.dc.ForgetBefore(time.Now().Add(-30 * time.Second))
+		bot.dc.ForgetBefore(time.Now().Add(-15 * time.Second))
+		self, _ := procMemory(os.Getpid())
+		var selfMem runtime.MemStats
+		runtime.ReadMemStats(&selfMem)
+		fmt.Fprintf(stdout, "%8s %10d %10.1f %8.2f %8.2f %10d %8s %8s %8s %15s %16s\n", elapsed.Round(time.Second), total,
+			st.achieved(), ms(percentile(st.latencies, 0.5)), ms(percentile(st.latencies, 0.99)),
+			unanswered, mb(m.mem.rss), mb(m.mem.hwm), mb(int64(m.heap)), mb(self.rss), mb(int64(selfMem.HeapInuse)))
 	})
-	_ = st
 	if err := ctx.Err(); err != nil {
 		return err
 	}
