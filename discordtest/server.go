@@ -110,6 +110,8 @@ type Server struct {
 	faults   []*faultRule
 	delays   []*delayRule
 
+	eventsForgotten int // events dropped by ForgetBefore, for EventsSince cursors
+
 	sessions   map[string]*gwSession
 	current    *gwSession // where new dispatches go
 	conns      map[*gwConn]struct{}

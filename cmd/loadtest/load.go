@@ -1,0 +1,309 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"github.com/referralbot/referralbot/commands"
+	"github.com/referralbot/referralbot/discordtest"
+)
+
+// target is one bot under load: its fake, its process and its driver.
+type target struct {
+	name string
+	dc   *discordtest.Server
+	proc *child
+	d    *driver
+}
+
+// phase is one measured phase.
+type phase struct {
+	target       string
+	rate, round  int
+	st           *stats
+	mem          memory
+	heap         float64       // bytes; bot only
+	steps        float64       // due steps run during the phase; bot only
+	cpu, selfCPU time.Duration // CPU used by the target and by this command during the phase
+	wall         time.Duration
+	prefill      time.Duration
+}
+
+// report is what a run measured, for the table and the test.
+type report struct {
+	phases      []phase
+	idle, after reading
+}
+
+func runLoad(ctx context.Context, o options, stdout, stderr io.Writer) (*report, error) {
+	rep := &report{}
+	dir, err := os.MkdirTemp("", "referralbot-loadtest-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	bin := o.bin
+	if bin == "" {
+		fmt.Fprintln(stdout, "building ./cmd/referralbot ...")
+		if bin, err = buildBot(ctx, dir, stderr); err != nil {
+			return nil, err
+		}
+	}
+	w := newWorld(o.students, o.referrers, o.companies)
+	jobs := 0
+
+	botFake, err := discordtest.New()
+	if err != nil {
+		return nil, err
+	}
+	defer botFake.Close() // after the children stop: defers run last first
+	if err := mustLoopback(botFake.URL()); err != nil {
+		return nil, err
+	}
+	w.populate(botFake)
+	listen, err := freeLoopbackAddr()
+	if err != nil {
+		return nil, err
+	}
+	cfg := botConfig{apiURL: botFake.URL(), dbPath: o.db, listen: listen, guildID: w.guild,
+		sweep: "@every 1s", offerTimeout: 72 * time.Hour, capacity: 20}
+	if cfg.dbPath == "" {
+		cfg.dbPath = filepath.Join(dir, "referralbot.db")
+	}
+	if o.waiting {
+		cfg.capacity = 1
+	}
+	if o.sweep {
+		cfg.offerTimeout = o.offerTimeout
+	}
+	cfgPath := filepath.Join(dir, "config.yaml")
+	if err := writeConfig(ctx, bin, cfgPath, cfg); err != nil {
+		return nil, err
+	}
+
+	started := time.Now()
+	botProc, err := startChild("referralbot", filepath.Join(dir, "bot.log"), o.verbose, stderr, bin, "run", "-config", cfgPath)
+	if err != nil {
+		return nil, err
+	}
+	defer botProc.stop()
+	if err := waitReady(ctx, botFake, w.guild, botProc); err != nil {
+		return nil, err
+	}
+	if err := waitHealthy(ctx, listen, botProc); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(stdout, "referralbot pid %d ready in %v; database %s; metrics http://%s/metrics\n",
+		botProc.cmd.Process.Pid, time.Since(started).Round(time.Millisecond), cfg.dbPath, listen)
+	bot := &target{name: "bot", dc: botFake, proc: botProc, d: newDriver(botFake, w, o, false, &jobs)}
+
+	var bare *target
+	if o.bare && o.soak == 0 {
+		bareFake, err := discordtest.New()
+		if err != nil {
+			return nil, err
+		}
+		defer bareFake.Close()
+		w.populate(bareFake)
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, err
+		}
+		bareProc, err := startChild("bare bot", filepath.Join(dir, "bare.log"), o.verbose, stderr, exe, "bare", "-api", bareFake.URL(), "-guild", w.guild)
+		if err != nil {
+			return nil, err
+		}
+		defer bareProc.stop()
+		if err := waitReady(ctx, bareFake, w.guild, bareProc); err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(stdout, "bare bot pid %d ready\n", bareProc.cmd.Process.Pid)
+		bare = &target{name: "bare", dc: bareFake, proc: bareProc, d: newDriver(bareFake, w, o, true, &jobs)}
+	}
+
+	t0 := time.Now()
+	if err := w.setUp(ctx, botFake, cfg.capacity); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(stdout, "world: %d students, %d referrers over %d companies, set up through interactions in %v\n",
+		o.students, o.referrers, o.companies, time.Since(t0).Round(time.Millisecond))
+	if o.waiting {
+		n := len(w.referrers) + o.backlog
+		t0 = time.Now()
+		if err := prefill(ctx, w, botFake, n, "backlog", &jobs); err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(stdout, "waiting: %d requests made in %v (one open offer per referrer at capacity 1, %d waiting)\n",
+			n, time.Since(t0).Round(time.Millisecond), o.backlog)
+	}
+	if err := pause(ctx, 2*time.Second); err != nil {
+		return nil, err
+	}
+	idle := measure(ctx, bot, listen)
+	rep.idle = idle
+	fmt.Fprintf(stdout, "bot idle after set-up: RSS %s, high-water %s, heap in use %s\n", mb(idle.mem.rss), mb(idle.mem.hwm), mb(int64(idle.heap)))
+
+	if o.soak > 0 {
+		return rep, runSoak(ctx, o, bot, listen, stdout)
+	}
+	for _, rate := range o.rates {
+		for round := 1; round <= o.rounds; round++ {
+			for _, t := range []*target{bot, bare} {
+				if t == nil {
+					continue
+				}
+				p, err := runPhase(ctx, o, w, t, listen, rate, round, &jobs, stdout)
+				if err != nil {
+					return nil, err
+				}
+				rep.phases = append(rep.phases, p)
+			}
+		}
+	}
+	if err := pause(ctx, 3*time.Second); err != nil {
+		return nil, err
+	}
+	after := measure(ctx, bot, listen)
+	rep.after = after
+	printReport(stdout, o, rep.phases)
+	fmt.Fprintf(stdout, "bot 3 s after the load: RSS %s, high-water %s, heap in use %s (idle before: RSS %s)\n",
+		mb(after.mem.rss), mb(after.mem.hwm), mb(int64(after.heap)), mb(idle.mem.rss))
+	return rep, nil
+}
+
+// waitReady waits for the child to register its commands in the guild.
+func waitReady(ctx context.Context, dc *discordtest.Server, guild string, c *child) error {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	errc := make(chan error, 1)
+	go func() {
+		_, err := dc.WaitCommands(ctx, guild, len(commands.Definitions()))
+		errc <- err
+	}()
+	select {
+	case err := <-errc:
+		if err != nil {
+			return fmt.Errorf("%s did not register its commands: %w; its log ends:\n%s", c.name, err, c.logTail())
+		}
+		return nil
+	case <-c.done:
+		cancel()
+		return c.exited()
+	}
+}
+
+func runPhase(ctx context.Context, o options, w *world, t *target, listen string, rate, round int, jobs *int, stdout io.Writer) (phase, error) {
+	p := phase{target: t.name, rate: rate, round: round}
+	var at func(*stats)
+	if t.name == "bot" {
+		if o.sweep {
+			// The offers fall due offer_timeout after they were made;
+			// start the phase so that their middle is its middle.
+			t0 := time.Now()
+			if err := prefill(ctx, w, t.dc, o.sweepOffers, prefillMark[1:len(prefillMark)-1], jobs); err != nil {
+				return p, err
+			}
+			p.prefill = time.Since(t0)
+			startAt := t0.Add(o.offerTimeout + p.prefill/2 - o.phase/2)
+			if err := pause(ctx, time.Until(startAt)); err != nil {
+				return p, err
+			}
+			at = func(st *stats) {
+				in, err := t.dc.RunCommand(ctx, discordtest.Command{GuildID: w.guild, ChannelID: w.general, UserID: w.admin,
+					Name: "referral-admin", Subcommand: "digest-now"})
+				t.d.track(st, in, err, kindDigest, w.admin, "")
+			}
+		}
+	}
+	before, selfBefore, start := measure(ctx, t, listen), cpu(os.Getpid()), time.Now()
+	p.st = t.d.drive(ctx, rate, 0, o.phase, at, nil)
+	p.wall, p.selfCPU = time.Since(start), cpu(os.Getpid())-selfBefore
+	if err := ctx.Err(); err != nil {
+		return p, err
+	}
+	if err := t.proc.exited(); err != nil {
+		return p, err
+	}
+	m := measure(ctx, t, listen)
+	p.mem, p.heap, p.steps, p.cpu = m.mem, m.heap, m.steps-before.steps, m.cpu-before.cpu
+	fmt.Fprintf(stdout, "  %-4s %4d/s round %d: %6d sent, p99 %7.2f ms, %d unanswered\n",
+		t.name, rate, round, p.st.sent, ms(percentile(p.st.latencies, 0.99)), p.st.unanswered)
+	// The fake keeps only the last minute, so a long run stays small.
+	t.dc.ForgetBefore(time.Now().Add(-time.Minute))
+	return p, pause(ctx, time.Second)
+}
+
+// prefill makes n requests as fast as the bot takes them (16 at a time),
+// spread over students and companies, with job links under /mark/.
+func prefill(ctx context.Context, w *world, dc *discordtest.Server, n int, mark string, jobs *int) error {
+	base := *jobs
+	*jobs += n
+	return parallel(ctx, n, 16, func(i int) error {
+		student := w.students[(base+i)%len(w.students)]
+		err := w.request(ctx, dc, student, w.companies[i%len(w.companies)], fmt.Sprintf("https://jobs.example.org/%s/%d", mark, base+i))
+		if err != nil {
+			return fmt.Errorf("%s request %d: %w", mark, i+1, err)
+		}
+		return nil
+	})
+}
+
+type reading struct {
+	mem         memory
+	heap, steps float64
+	cpu         time.Duration
+}
+
+// measure reads a target's memory, and for the bot its heap and steps run.
+func measure(ctx context.Context, t *target, listen string) reading {
+	var r reading
+	r.mem, _ = t.proc.memory()
+	r.cpu = cpu(t.proc.cmd.Process.Pid)
+	if t.name == "bot" {
+		v, err := scrape(ctx, listen, "go_memstats_heap_inuse_bytes", "referralbot_steps_run_total")
+		if err == nil {
+			r.heap, r.steps = v["go_memstats_heap_inuse_bytes"], v["referralbot_steps_run_total"]
+		}
+	}
+	return r
+}
+
+func runSoak(ctx context.Context, o options, bot *target, listen string, stdout io.Writer) error {
+	fmt.Fprintf(stdout, "soak: %d interactions at %d/s to the bot; every 10 s:\n", o.soak, o.soakRate)
+	fmt.Fprintf(stdout, "%8s %10s %10s %8s %8s %10s %8s %8s %8s %15s %16s\n", "elapsed", "sent", "achieved/s", "p50 ms", "p99 ms", "unanswered",
+		"RSS MB", "HWM MB", "heap MB", "loadtest RSS MB", "loadtest heap MB")
+	total, unanswered := 0, 0
+	bot.d.drive(ctx, o.soakRate, o.soak, 0, nil, func(st *stats, elapsed time.Duration) {
+		total += st.sent
+		unanswered += st.unanswered
+		m := measure(ctx, bot, listen)
+		bot.dc.ForgetBefore(time.Now().Add(-15 * time.Second))
+		self, _ := procMemory(os.Getpid())
+		var selfMem runtime.MemStats
+		runtime.ReadMemStats(&selfMem)
+		fmt.Fprintf(stdout, "%8s %10d %10.1f %8.2f %8.2f %10d %8s %8s %8s %15s %16s\n", elapsed.Round(time.Second), total,
+			st.achieved(), ms(percentile(st.latencies, 0.5)), ms(percentile(st.latencies, 0.99)),
+			unanswered, mb(m.mem.rss), mb(m.mem.hwm), mb(int64(m.heap)), mb(self.rss), mb(int64(selfMem.HeapInuse)))
+	})
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return bot.proc.exited()
+}
+
+func pause(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(d):
+		return nil
+	}
+}
