@@ -93,8 +93,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 	store.Now = b.now
 	b.metrics = newMetrics(store, b.now)
 	b.sender.metrics = b.metrics
-	b.router = &commands.Router{Store: store, Now: b.now, Location: cfg.Location, Policy: store.Policy,
-		SMTPEnabled: cfg.SMTP.Host != "", Logger: logger, Observe: b.metrics.observe}
+	b.router = &commands.Router{Store: store, Now: b.now, Location: cfg.Location, Logger: logger, Observe: b.metrics.observe}
 	if cfg.SMTP.Host != "" {
 		b.mailer = newMailer(cfg.SMTP, logger)
 		b.router.Mailer = b.mailer

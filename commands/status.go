@@ -11,16 +11,15 @@ import (
 )
 
 // statusCommand is /referral status: the caller's requests, newest first.
-func (r *Router) statusCommand(ctx context.Context, c *call) (*discordgo.InteractionResponse, error) {
-	all, err := r.Store.StudentRequests(ctx, c.userID)
+// Drafts are not requests: they live apart, for the Edit request button.
+func statusCommand() subcommand {
+	return subcommand{def: subcommandDef("status", "Your requests and where each one stands"), run: (*Router).status}
+}
+
+func (r *Router) status(ctx context.Context, c *call) (*discordgo.InteractionResponse, error) {
+	list, err := r.Store.StudentRequests(ctx, c.userID)
 	if err != nil {
 		return nil, err
-	}
-	var list []referral.Request
-	for _, req := range all {
-		if req.State != referral.Draft { // drafts are only for the Edit button
-			list = append(list, req)
-		}
 	}
 	if len(list) == 0 {
 		return ephemeral("You have no requests yet. Ask for a referral with /referral request."), nil
