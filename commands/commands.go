@@ -36,7 +36,7 @@ func commandGroups() []commandGroup {
 		},
 		{
 			name: "referral", description: "Ask an alumnus for a job referral",
-			subs: []subcommand{requestCommand(), statusCommand(), withdrawCommand(), outcomeCommand(), forgetCommand()},
+			subs: []subcommand{requestCommand(), statusCommand(), withdrawCommand(), outcomeCommand(), forgetCommand(), helpCommand()},
 		},
 		{
 			name: "referral-admin", description: "Set up and follow referrals in this server", admin: true,

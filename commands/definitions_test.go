@@ -65,6 +65,7 @@ var productCommands = map[string]map[string][]wantOption{
 			{"result", discordgo.ApplicationCommandOptionString, true},
 		},
 		"forget-me": nil,
+		"help":      nil,
 	},
 	"referral-admin": {
 		"setup": {
