@@ -106,8 +106,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 	b.sender = newSender(store, session, cfg.Location(), logger, b.now, b.metrics)
 	b.sender.poll = b.outboxPoll
 	b.sender.roles = newRoleChecker(session, store, b.now)
-	b.router = &commands.Router{Store: store, Now: b.now, Location: cfg.Location(), Policy: Policy(cfg),
-		SMTPEnabled: cfg.SMTP.Host != "", Logger: logger, Observe: b.metrics.observe}
+	b.router = &commands.Router{Store: store, Now: b.now, Location: cfg.Location(), Logger: logger, Observe: b.metrics.observe}
 	if cfg.SMTP.Host != "" {
 		b.mailer = newMailer(cfg.SMTP, logger)
 		b.router.Mailer = b.mailer

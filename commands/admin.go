@@ -32,8 +32,22 @@ func adminOnly(h handler) handler {
 	}
 }
 
-// adminSetup is /referral-admin setup. It replaces all three settings, so
+// setupCommand is /referral-admin setup. It replaces all three settings, so
 // the reply shows exactly what is in effect.
+func setupCommand() subcommand {
+	return subcommand{
+		def: subcommandDef("setup", "Choose the digest channel, DM fallback channel and referrer role",
+			channelOption("digest_channel", "Where the weekly digest is posted", true),
+			channelOption("fallback_channel", "Where to ping members whose DMs are closed", false),
+			&discordgo.ApplicationCommandOption{
+				Type: discordgo.ApplicationCommandOptionRole, Name: "referrer_role",
+				Description: "Members with this role are trusted referrers at once",
+			},
+		),
+		run: (*Router).adminSetup,
+	}
+}
+
 func (r *Router) adminSetup(ctx context.Context, c *call) (*discordgo.InteractionResponse, error) {
 	s := referral.GuildSettings{
 		GuildID:           c.guildID,
@@ -63,19 +77,21 @@ func (r *Router) adminSetup(ctx context.Context, c *call) (*discordgo.Interactio
 	return ephemeral(b.String()), nil
 }
 
-// adminApprove is /referral-admin approve user:.
+// approveCommand is /referral-admin approve user:.
+func approveCommand() subcommand {
+	return subcommand{
+		def: subcommandDef("approve", "Make a pending referrer active", userOption("The referrer to approve")),
+		run: (*Router).adminApprove, topic: aboutApprove,
+	}
+}
+
 func (r *Router) adminApprove(ctx context.Context, c *call) (*discordgo.InteractionResponse, error) {
 	userID := c.opts.string("user")
 	if userID == "" {
 		return nil, refusal("Choose the referrer to approve in the user option.")
 	}
 	ref, err := r.Store.ApproveReferrer(ctx, c.guildID, userID, c.userID)
-	switch {
-	case errors.Is(err, referral.ErrNotReferrer), errors.Is(err, referral.ErrNoReferrerHere), errors.Is(err, referral.ErrNotFound):
-		return nil, refusal(mention(userID) + " has no referrer profile here; they need to run /referrer join first.")
-	case errors.Is(err, referral.ErrAlreadyDone):
-		return nil, refusal(mention(userID) + " is already approved.")
-	case err != nil:
+	if err != nil {
 		return nil, err
 	}
 	msg := fmt.Sprintf("%s is approved as a referrer for %s.", mention(userID), referral.Truncate(companyNames(ref.Companies), 500))
@@ -87,23 +103,30 @@ func (r *Router) adminApprove(ctx context.Context, c *call) (*discordgo.Interact
 	return ephemeral(msg), nil
 }
 
-// adminRemove is /referral-admin remove user:.
+// removeCommand is /referral-admin remove user:.
+func removeCommand() subcommand {
+	return subcommand{
+		def: subcommandDef("remove", "End a referrer's profile; their open offers move on", userOption("The referrer to remove")),
+		run: (*Router).adminRemove, topic: aboutRemove,
+	}
+}
+
 func (r *Router) adminRemove(ctx context.Context, c *call) (*discordgo.InteractionResponse, error) {
 	userID := c.opts.string("user")
 	if userID == "" {
 		return nil, refusal("Choose the referrer to remove in the user option.")
 	}
-	err := r.Store.RemoveReferrer(ctx, c.guildID, userID, c.userID)
-	if errors.Is(err, referral.ErrNotReferrer) || errors.Is(err, referral.ErrNoReferrerHere) || errors.Is(err, referral.ErrNotFound) {
-		return nil, refusal(mention(userID) + " has no referrer profile here, so there was nothing to remove.")
-	}
-	if err != nil {
+	if err := r.Store.RemoveReferrer(ctx, c.guildID, userID, c.userID); err != nil {
 		return nil, err
 	}
 	return ephemeral(fmt.Sprintf("Removed %s's referrer profile. Offers that were waiting for their answer go to the next referrer.", mention(userID))), nil
 }
 
-// adminDigestNow is /referral-admin digest-now.
+// digestNowCommand is /referral-admin digest-now.
+func digestNowCommand() subcommand {
+	return subcommand{def: subcommandDef("digest-now", "Post this week's digest now"), run: (*Router).adminDigestNow}
+}
+
 func (r *Router) adminDigestNow(ctx context.Context, c *call) (*discordgo.InteractionResponse, error) {
 	const setupFirst = "Run /referral-admin setup first to choose the digest channel."
 	s, err := r.Store.GuildSettings(ctx, c.guildID)
@@ -122,7 +145,11 @@ func (r *Router) adminDigestNow(ctx context.Context, c *call) (*discordgo.Intera
 	return ephemeral("Posted this week's digest to " + channelMention(s.DigestChannelID) + " (it shows up in a moment). It counts as this week's digest, so the scheduled one won't post again."), nil
 }
 
-// adminStats is /referral-admin stats.
+// statsCommand is /referral-admin stats.
+func statsCommand() subcommand {
+	return subcommand{def: subcommandDef("stats", "Referral numbers for this server"), run: (*Router).adminStats}
+}
+
 func (r *Router) adminStats(ctx context.Context, c *call) (*discordgo.InteractionResponse, error) {
 	st, err := r.Store.Stats(ctx, c.guildID, r.now())
 	if err != nil {
@@ -175,7 +202,11 @@ func companyRows(list []referral.CompanyStats) string {
 // exportHeader is the CSV's first row; no resume links, no intros.
 var exportHeader = []string{"id", "company", "role", "state", "outcome", "student_id", "referrer_id", "created_at", "accepted_at", "submitted_at"}
 
-// adminExport is /referral-admin export: the requests as a CSV attachment.
+// exportCommand is /referral-admin export: the requests as a CSV attachment.
+func exportCommand() subcommand {
+	return subcommand{def: subcommandDef("export", "Download requests as CSV (no resume links, no intros)"), run: (*Router).adminExport}
+}
+
 func (r *Router) adminExport(ctx context.Context, c *call) (*discordgo.InteractionResponse, error) {
 	rows, err := r.Store.ExportRequests(ctx, c.guildID)
 	if err != nil {

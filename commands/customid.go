@@ -12,27 +12,63 @@ import (
 // maxCustomIDLen is Discord's limit for a component or modal custom_id.
 const maxCustomIDLen = 100
 
-// Routes of buttons and modals. A custom_id is a path: the route, then an
-// id, then for some routes one more segment (see customID.String).
+// A pattern is a custom_id with placeholders, like a path: literal
+// segments, {outcome} (a follow-up button's outcome), {company} (a
+// normalized company key), and {name} for any other name, a positive id.
+// The name says what the id is; {request} ids are named in refusals.
+type pattern string
+
+// The buttons and modals of the bot. A custom_id in a message already sent
+// must keep meaning the same, so literal segments never change.
 const (
-	routeOfferAccept   = "offer/accept"        // offer/accept/{offerID}
-	routeOfferDecline  = "offer/decline"       // offer/decline/{offerID}
-	routeReqSubmitted  = "req/submitted"       // req/submitted/{requestID}
-	routeReqOutcome    = "req/outcome"         // req/outcome/{requestID}/{outcome}
-	routeReqNoNews     = "req/nonews"          // req/nonews/{requestID}
-	routeReqKeep       = "req/keep"            // req/keep/{requestID}
-	routeDraftEdit     = "draft/edit"          // draft/edit/{draftID}
-	routeModalNew      = "modal/request/new"   // modal/request/new/{company name}
-	routeModalDraft    = "modal/request/draft" // modal/request/draft/{draftID}
-	routeForgetConfirm = "forget/confirm"
-	routeForgetCancel  = "forget/cancel"
+	offerAccept   pattern = "offer/accept/{offer}"
+	offerDecline  pattern = "offer/decline/{offer}"
+	reqSubmitted  pattern = "req/submitted/{request}"
+	reqOutcome    pattern = "req/outcome/{request}/{outcome}"
+	reqNoNews     pattern = "req/nonews/{request}"
+	reqKeep       pattern = "req/keep/{request}"
+	draftEdit     pattern = "draft/edit/{draft}"
+	modalNew      pattern = "modal/request/new/{company}"
+	modalDraft    pattern = "modal/request/draft/{draft}"
+	forgetConfirm pattern = "forget/confirm"
+	forgetCancel  pattern = "forget/cancel"
+	referrersPage pattern = "admin/referrers/{page}"
+	reportAsk     pattern = "report/ask/{request}"
+	reportConfirm pattern = "report/confirm/{request}"
+	reportCancel  pattern = "report/cancel/{request}"
+	verifyEnter   pattern = "verify/enter/{code}"
+	verifyModal   pattern = "verify/modal/{code}"
 )
 
-// idRoutes take exactly one positive id after the route.
-var idRoutes = []string{
-	routeOfferAccept, routeOfferDecline, routeReqSubmitted, routeReqNoNews,
-	routeReqKeep, routeDraftEdit, routeModalDraft,
-	routeAdminReferrers, routeReportAsk, routeReportConfirm, routeReportCancel, routeVerifyEnter, routeVerifyModal,
+// componentRoute is one button or modal: its pattern, its handler, the
+// refusals' wording, and the label for Observe ("" = the literal segments).
+type componentRoute struct {
+	pattern pattern
+	handle  handler
+	topic   topic
+	label   string
+}
+
+// componentRoutes route every button and modal; parsing, formatting and
+// dispatch all derive from this table.
+var componentRoutes = []componentRoute{
+	{pattern: offerAccept, handle: (*Router).offerAccept, topic: aboutOffer},
+	{pattern: offerDecline, handle: (*Router).offerDecline, topic: aboutOffer},
+	{pattern: reqSubmitted, handle: (*Router).referralSubmitted, topic: aboutSubmitted},
+	{pattern: reqOutcome, handle: (*Router).outcomeButton, topic: aboutOutcome},
+	{pattern: reqNoNews, handle: (*Router).noNewsButton, topic: aboutOutcome},
+	{pattern: reqKeep, handle: (*Router).keepInMindButton, topic: aboutKeep},
+	{pattern: draftEdit, handle: (*Router).editDraftButton, topic: aboutDraft},
+	{pattern: modalNew, handle: (*Router).requestModalSubmit, topic: aboutDraft, label: "request"},
+	{pattern: modalDraft, handle: (*Router).requestModalSubmit, topic: aboutDraft, label: "request"},
+	{pattern: forgetConfirm, handle: (*Router).forgetConfirm},
+	{pattern: forgetCancel, handle: (*Router).forgetCancel},
+	{pattern: referrersPage, handle: adminOnly((*Router).adminReferrersPage)},
+	{pattern: reportAsk, handle: (*Router).reportAsk, topic: aboutReport},
+	{pattern: reportConfirm, handle: (*Router).reportConfirm, topic: aboutReport},
+	{pattern: reportCancel, handle: (*Router).reportCancel, topic: aboutReport},
+	{pattern: verifyEnter, handle: (*Router).verifyEnter, topic: aboutCode},
+	{pattern: verifyModal, handle: (*Router).verifyModalSubmit, topic: aboutCode},
 }
 
 // buttonOutcomes are the outcomes a follow-up button may carry; "no
@@ -42,51 +78,95 @@ var buttonOutcomes = map[referral.Outcome]bool{
 	referral.OutcomeOffer: true, referral.OutcomeRejected: true,
 }
 
-// customID is a parsed component or modal custom_id.
+// customID is a parsed custom_id: its pattern and the placeholders' values.
 type customID struct {
-	Route   string
-	ID      int64            // offer, request or draft id; 0 for routes without one
-	Outcome referral.Outcome // req/outcome only
-	Company string           // modal/request/new only
+	Pattern pattern
+	ID      int64            // the one numeric placeholder; 0 for patterns without one
+	Outcome referral.Outcome // {outcome}
+	Company string           // {company}: a referral.Company.Key
 }
 
 var errBadCustomID = errors.New("unknown custom_id")
 
-// parseCustomID reads a custom_id this package made. It accepts only the
-// canonical form, so String of the result gives back the input.
-func parseCustomID(s string) (customID, error) {
+// parseCustomID reads a custom_id this package made and finds its route.
+// It accepts only the canonical form, so String of the result gives back
+// the input: no leading zeros or signs, no extra segments, no alias keys.
+func parseCustomID(s string) (customID, *componentRoute, error) {
 	if len(s) == 0 || len(s) > maxCustomIDLen || !utf8.ValidString(s) {
-		return customID{}, errBadCustomID
+		return customID{}, nil, errBadCustomID
 	}
-	switch s {
-	case routeForgetConfirm, routeForgetCancel:
-		return customID{Route: s}, nil
-	}
-	if company, ok := strings.CutPrefix(s, routeModalNew+"/"); ok {
-		// The company name is free text and may itself contain slashes.
-		if strings.TrimSpace(company) == "" {
-			return customID{}, errBadCustomID
+	segs := strings.Split(s, "/")
+	for k := range componentRoutes {
+		rt := &componentRoutes[k]
+		if c, ok := rt.pattern.match(segs); ok {
+			return c, rt, nil
 		}
-		return customID{Route: routeModalNew, Company: company}, nil
 	}
-	if rest, ok := strings.CutPrefix(s, routeReqOutcome+"/"); ok {
-		idText, outcome, ok := strings.Cut(rest, "/")
-		id, okID := parseID(idText)
-		if !ok || !okID || !buttonOutcomes[referral.Outcome(outcome)] {
-			return customID{}, errBadCustomID
-		}
-		return customID{Route: routeReqOutcome, ID: id, Outcome: referral.Outcome(outcome)}, nil
+	return customID{}, nil, errBadCustomID
+}
+
+// match fills p's placeholders from the segments of a custom_id.
+func (p pattern) match(segs []string) (customID, bool) {
+	want := strings.Split(string(p), "/")
+	if len(want) != len(segs) {
+		return customID{}, false
 	}
-	for _, route := range idRoutes {
-		if rest, ok := strings.CutPrefix(s, route+"/"); ok {
-			id, ok := parseID(rest)
-			if !ok {
-				return customID{}, errBadCustomID
+	c := customID{Pattern: p}
+	for k, w := range want {
+		seg := segs[k]
+		switch {
+		case w == "{outcome}":
+			if !buttonOutcomes[referral.Outcome(seg)] {
+				return customID{}, false
 			}
-			return customID{Route: route, ID: id}, nil
+			c.Outcome = referral.Outcome(seg)
+		case w == "{company}":
+			if seg == "" || referral.NormalizeCompany(seg).Key != seg {
+				return customID{}, false
+			}
+			c.Company = seg
+		case isPlaceholder(w):
+			id, ok := parseID(seg)
+			if !ok {
+				return customID{}, false
+			}
+			c.ID = id
+		case w != seg:
+			return customID{}, false
 		}
 	}
-	return customID{}, errBadCustomID
+	return c, true
+}
+
+func isPlaceholder(seg string) bool {
+	return strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "}")
+}
+
+// idName is the name of p's numeric placeholder ("request"), "" if none.
+func (p pattern) idName() string {
+	for seg := range strings.SplitSeq(string(p), "/") {
+		if isPlaceholder(seg) && seg != "{outcome}" && seg != "{company}" {
+			return strings.Trim(seg, "{}")
+		}
+	}
+	return ""
+}
+
+// literal is p up to its first placeholder: "offer/accept".
+func (p pattern) literal() string {
+	var out []string
+	for seg := range strings.SplitSeq(string(p), "/") {
+		if isPlaceholder(seg) {
+			break
+		}
+		out = append(out, seg)
+	}
+	return strings.Join(out, "/")
+}
+
+// with is the custom_id of a pattern whose only placeholder is an id.
+func (p pattern) with(id int64) string {
+	return customID{Pattern: p, ID: id}.String()
 }
 
 // parseID accepts a positive decimal id without sign or leading zeros.
@@ -106,63 +186,20 @@ func parseID(s string) (int64, bool) {
 	return id, true
 }
 
-// String formats c as a custom_id of at most maxCustomIDLen bytes; a long
-// company name is cut at a rune boundary.
+// String formats c by its pattern. Callers keep it within maxCustomIDLen:
+// ids always fit, and a company key that does not is sent as a draft id
+// instead (see requestCommand).
 func (c customID) String() string {
-	switch c.Route {
-	case routeForgetConfirm, routeForgetCancel:
-		return c.Route
-	case routeModalNew:
-		return cutBytes(routeModalNew+"/"+c.Company, maxCustomIDLen)
-	case routeReqOutcome:
-		return c.Route + "/" + strconv.FormatInt(c.ID, 10) + "/" + string(c.Outcome)
+	segs := strings.Split(string(c.Pattern), "/")
+	for k, seg := range segs {
+		switch {
+		case seg == "{outcome}":
+			segs[k] = string(c.Outcome)
+		case seg == "{company}":
+			segs[k] = c.Company
+		case isPlaceholder(seg):
+			segs[k] = strconv.FormatInt(c.ID, 10)
+		}
 	}
-	return c.Route + "/" + strconv.FormatInt(c.ID, 10)
-}
-
-// cutBytes shortens s to at most n bytes without splitting a rune.
-func cutBytes(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
-}
-
-func offerAcceptID(offerID int64) string {
-	return customID{Route: routeOfferAccept, ID: offerID}.String()
-}
-
-func offerDeclineID(offerID int64) string {
-	return customID{Route: routeOfferDecline, ID: offerID}.String()
-}
-
-func submittedID(requestID int64) string {
-	return customID{Route: routeReqSubmitted, ID: requestID}.String()
-}
-
-func outcomeButtonID(requestID int64, o referral.Outcome) string {
-	return customID{Route: routeReqOutcome, ID: requestID, Outcome: o}.String()
-}
-
-func noNewsID(requestID int64) string {
-	return customID{Route: routeReqNoNews, ID: requestID}.String()
-}
-
-func keepInMindID(requestID int64) string {
-	return customID{Route: routeReqKeep, ID: requestID}.String()
-}
-
-func draftEditID(draftID int64) string {
-	return customID{Route: routeDraftEdit, ID: draftID}.String()
-}
-
-func modalNewID(company string) string {
-	return customID{Route: routeModalNew, Company: company}.String()
-}
-
-func modalDraftID(draftID int64) string {
-	return customID{Route: routeModalDraft, ID: draftID}.String()
+	return strings.Join(segs, "/")
 }

@@ -1,11 +1,38 @@
 package commands
 
 import (
+	"encoding/json"
+	"flag"
+	"os"
 	"strings"
 	"testing"
 
 	"github.com/bwmarrin/discordgo"
 )
+
+var updateGolden = flag.Bool("update", false, "rewrite testdata/definitions.json from Definitions()")
+
+// The registered definitions are a contract with Discord and with every
+// server's members: names, options, types, limits, choices and permissions.
+// testdata/definitions.json holds them; change it only on purpose (-update).
+func TestDefinitionsGolden(t *testing.T) {
+	got, err := json.MarshalIndent(Definitions(), "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *updateGolden {
+		if err := os.WriteFile("testdata/definitions.json", append(got, '\n'), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile("testdata/definitions.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.TrimSpace(string(got)) != strings.TrimSpace(string(want)) {
+		t.Errorf("Definitions() differ from testdata/definitions.json:\n%s", got)
+	}
+}
 
 // wantOption is one option of PRODUCT.md's command table.
 type wantOption struct {
@@ -38,6 +65,7 @@ var productCommands = map[string]map[string][]wantOption{
 			{"result", discordgo.ApplicationCommandOptionString, true},
 		},
 		"forget-me": nil,
+		"help":      nil,
 	},
 	"referral-admin": {
 		"setup": {
@@ -197,8 +225,7 @@ func TestEveryCommandIsRouted(t *testing.T) {
 		for _, sub := range cmd.Options {
 			t.Run(cmd.Name+" "+sub.Name, func(t *testing.T) {
 				h := newHarness(t)
-				h.store.referrers[testGuild+"/"+testAlumnus] = referrerFixture()
-				h.store.settings[testGuild] = settingsFixture()
+				h.join(testAlumnus, true, "Amazon")
 				var opts []*discordgo.ApplicationCommandInteractionDataOption
 				for _, o := range sub.Options {
 					opts = append(opts, sampleValue(o))

@@ -11,7 +11,11 @@ import (
 
 // forgetCommand is /referral forget-me: it explains and asks to confirm,
 // because deleting cannot be undone.
-func (r *Router) forgetCommand(ctx context.Context, c *call) (*discordgo.InteractionResponse, error) {
+func forgetCommand() subcommand {
+	return subcommand{def: subcommandDef("forget-me", "Delete your personal data from the bot"), run: (*Router).forgetMe}
+}
+
+func (r *Router) forgetMe(ctx context.Context, c *call) (*discordgo.InteractionResponse, error) {
 	msg := "**Delete your data?** This removes, in every server that uses this bot:\n" +
 		"- your referrer profiles (companies, roles, school, verified domain)\n" +
 		"- the texts and links of your requests: intros, notes, job and resume links\n" +
@@ -19,8 +23,8 @@ func (r *Router) forgetCommand(ctx context.Context, c *call) (*discordgo.Interac
 		"Open requests are withdrawn, and offers waiting for your answer go to the next referrer. " +
 		"Counts in server stats stay, without your name. This can't be undone."
 	return ephemeral(msg, row(
-		button("Delete my data", customID{Route: routeForgetConfirm}.String(), discordgo.DangerButton),
-		button("Cancel", customID{Route: routeForgetCancel}.String(), discordgo.SecondaryButton),
+		button("Delete my data", string(forgetConfirm), discordgo.DangerButton),
+		button("Cancel", string(forgetCancel), discordgo.SecondaryButton),
 	)), nil
 }
 

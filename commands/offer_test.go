@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"context"
 	"strings"
 	"testing"
 
@@ -8,50 +9,50 @@ import (
 	"github.com/referralbot/referralbot/referral"
 )
 
-// offerHarness has request 1 offered to the alumnus as offer 5.
-func offerHarness(t *testing.T) *harness {
-	h := newHarness(t)
-	h.store.requests[1] = referral.Request{ID: 1, StudentID: testStudent, State: referral.Offered, ReferrerID: testAlumnus,
-		Company: referral.Company{Name: "Amazon"}}
-	h.store.offers[5] = &fakeOffer{requestID: 1, referrerID: testAlumnus}
-	return h
-}
-
 func TestOfferButtons(t *testing.T) {
 	tests := []struct {
 		name      string
 		presser   string
-		customID  string
-		prepare   func(*fakeStore)
+		press     func(accept, decline string) string // the custom_id pressed
+		prepare   func(h *harness, accept, decline string)
 		wantType  discordgo.InteractionResponseType
 		wantText  string
 		wantBtns  string
 		wantState referral.State
 	}{
-		{name: "accept", presser: testAlumnus, customID: offerAcceptID(5),
+		{name: "accept", presser: testAlumnus, press: func(a, _ string) string { return a },
 			wantType: discordgo.InteractionResponseUpdateMessage, wantText: "You accepted", wantBtns: "Referral submitted", wantState: referral.Accepted},
-		{name: "decline", presser: testAlumnus, customID: offerDeclineID(5),
-			wantType: discordgo.InteractionResponseUpdateMessage, wantText: "You declined", wantState: referral.Offered},
-		{name: "wrong presser", presser: "999", customID: offerAcceptID(5),
+		{name: "decline", presser: testAlumnus, press: func(_, d string) string { return d },
+			wantType: discordgo.InteractionResponseUpdateMessage, wantText: "You declined", wantState: referral.Waiting},
+		{name: "wrong presser", presser: "999", press: func(a, _ string) string { return a },
 			wantType: discordgo.InteractionResponseChannelMessageWithSource, wantText: "another referrer", wantState: referral.Offered},
-		{name: "late accept", presser: testAlumnus, customID: offerAcceptID(5),
-			prepare:  func(s *fakeStore) { s.offers[5].movedOn = true },
-			wantType: discordgo.InteractionResponseChannelMessageWithSource, wantText: "this request has moved on", wantState: referral.Offered},
-		{name: "second press", presser: testAlumnus, customID: offerAcceptID(5),
-			prepare:  func(s *fakeStore) { s.offers[5].answered = true },
-			wantType: discordgo.InteractionResponseChannelMessageWithSource, wantText: "Already done", wantState: referral.Offered},
-		{name: "unknown offer", presser: testAlumnus, customID: offerAcceptID(6),
+		{name: "late accept", presser: testAlumnus, press: func(a, _ string) string { return a },
+			prepare: func(h *harness, _, _ string) {
+				h.clock.Add(testPolicy().OfferTimeout + 1)
+				if _, err := h.store.RunDueSteps(context.Background(), 10); err != nil {
+					h.t.Fatalf("RunDueSteps: %v", err)
+				}
+			},
+			wantType: discordgo.InteractionResponseChannelMessageWithSource, wantText: "this request has moved on", wantState: referral.Waiting},
+		{name: "second press", presser: testAlumnus, press: func(a, _ string) string { return a },
+			prepare:  func(h *harness, a, _ string) { h.do(dmButton(testAlumnus, a)) },
+			wantType: discordgo.InteractionResponseChannelMessageWithSource, wantText: "Already done", wantState: referral.Accepted},
+		{name: "decline after accept", presser: testAlumnus, press: func(_, d string) string { return d },
+			prepare:  func(h *harness, a, _ string) { h.do(dmButton(testAlumnus, a)) },
+			wantType: discordgo.InteractionResponseChannelMessageWithSource, wantText: "Nothing changed", wantState: referral.Accepted},
+		{name: "unknown offer", presser: testAlumnus, press: func(string, string) string { return offerAccept.with(999) },
 			wantType: discordgo.InteractionResponseChannelMessageWithSource, wantText: "moved on", wantState: referral.Offered},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := offerHarness(t)
+			h := newHarness(t)
+			req, accept, decline := h.offered()
 			if tt.prepare != nil {
-				tt.prepare(h.store)
+				tt.prepare(h, accept, decline)
 			}
-			resp := h.do(dmButton(tt.presser, tt.customID))
+			resp := h.do(dmButton(tt.presser, tt.press(accept, decline)))
 			if resp.Type != tt.wantType {
-				t.Fatalf("type = %d; want %d", resp.Type, tt.wantType)
+				t.Fatalf("type = %d (%q); want %d", resp.Type, resp.Data.Content, tt.wantType)
 			}
 			if tt.wantType == discordgo.InteractionResponseChannelMessageWithSource {
 				mustEphemeral(t, resp)
@@ -67,7 +68,7 @@ func TestOfferButtons(t *testing.T) {
 			if got := buttonLabels(resp.Data.Components); got != tt.wantBtns {
 				t.Errorf("buttons = %q; want %q", got, tt.wantBtns)
 			}
-			if got := h.store.requests[1].State; got != tt.wantState {
+			if got := h.find(testStudent, req.ID).State; got != tt.wantState {
 				t.Errorf("state = %s; want %s", got, tt.wantState)
 			}
 		})
@@ -75,23 +76,26 @@ func TestOfferButtons(t *testing.T) {
 }
 
 func TestReferralSubmittedButton(t *testing.T) {
-	h := offerHarness(t)
-	h.do(dmButton(testAlumnus, offerAcceptID(5)))
+	h := newHarness(t)
+	req := h.accepted()
 
-	if resp := h.do(dmButton(testStudent, submittedID(1))); resp.Type != discordgo.InteractionResponseChannelMessageWithSource {
+	if resp := h.do(dmButton(testStudent, reqSubmitted.with(req.ID))); resp.Type != discordgo.InteractionResponseChannelMessageWithSource {
 		t.Errorf("the student pressing Referral submitted got type %d; want an ephemeral refusal", resp.Type)
 	}
-	resp := h.do(dmButton(testAlumnus, submittedID(1)))
+	resp := h.do(dmButton(testAlumnus, reqSubmitted.with(req.ID)))
 	if resp.Type != discordgo.InteractionResponseUpdateMessage {
-		t.Fatalf("type = %d; want update", resp.Type)
+		t.Fatalf("type = %d (%q); want update", resp.Type, resp.Data.Content)
+	}
+	if !strings.Contains(resp.Data.Content, "Wed 25 Nov 2026") {
+		t.Errorf("reply %q lacks the day it was submitted", resp.Data.Content)
 	}
 	if bs := buttons(resp.Data.Components); len(bs) != 1 || !bs[0].Disabled {
 		t.Errorf("buttons after submitting = %+v; want one disabled", bs)
 	}
-	if h.store.requests[1].State != referral.Submitted {
-		t.Errorf("state = %s; want submitted", h.store.requests[1].State)
+	if got := h.find(testStudent, req.ID).State; got != referral.Submitted {
+		t.Errorf("state = %s; want submitted", got)
 	}
-	again := h.do(dmButton(testAlumnus, submittedID(1)))
+	again := h.do(dmButton(testAlumnus, reqSubmitted.with(req.ID)))
 	mustEphemeral(t, again)
 	if !strings.Contains(again.Data.Content, "Already done") {
 		t.Errorf("second press = %q; want already done", again.Data.Content)
@@ -100,28 +104,40 @@ func TestReferralSubmittedButton(t *testing.T) {
 
 func TestFollowUpButtons(t *testing.T) {
 	tests := []struct {
-		customID string
+		name     string
+		customID func(id int64) string
 		wantBtns string
 		enabled  string
+		want     string
 	}{
-		{outcomeButtonID(1, referral.OutcomeScreen), "Recruiter screen,Interviewing,Offer,Rejected,No news yet", ""},
-		{outcomeButtonID(1, referral.OutcomeRejected), "Recruiter screen,Interviewing,Offer,Rejected,No news yet,Keep me in mind", "Keep me in mind"},
-		{noNewsID(1), "Recruiter screen,Interviewing,Offer,Rejected,No news yet", ""},
+		{"screen", func(id int64) string { return outcomeID(id, referral.OutcomeScreen) },
+			"Recruiter screen,Interviewing,Offer,Rejected,No news yet", "", "recruiter screen"},
+		{"rejected", func(id int64) string { return outcomeID(id, referral.OutcomeRejected) },
+			"Recruiter screen,Interviewing,Offer,Rejected,No news yet,Keep me in mind", "Keep me in mind", "keep you in mind"},
+		{"no news", func(id int64) string { return reqNoNews.with(id) },
+			"Recruiter screen,Interviewing,Offer,Rejected,No news yet", "", "check in again on"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.customID, func(t *testing.T) {
+		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t)
-			h.store.requests[1] = referral.Request{ID: 1, StudentID: testStudent, State: referral.Submitted, ReferrerID: testAlumnus}
+			req := h.submitted()
+			id := tt.customID(req.ID)
 
-			refused := h.do(dmButton(testAlumnus, tt.customID))
+			refused := h.do(dmButton(testAlumnus, id))
 			mustEphemeral(t, refused)
-			if h.store.requests[1].State != referral.Submitted {
-				t.Fatalf("someone else's press changed the request")
+			if !strings.Contains(refused.Data.Content, "isn't one of yours") {
+				t.Errorf("the referrer's press = %q; want a refusal", refused.Data.Content)
+			}
+			if got := h.find(testStudent, req.ID); got.State != referral.Submitted || got.Outcome != "" {
+				t.Fatalf("someone else's press changed the request: %s %q", got.State, got.Outcome)
 			}
 
-			resp := h.do(dmButton(testStudent, tt.customID))
+			resp := h.do(dmButton(testStudent, id))
 			if resp.Type != discordgo.InteractionResponseUpdateMessage {
-				t.Fatalf("type = %d; want update", resp.Type)
+				t.Fatalf("type = %d (%q); want update", resp.Type, resp.Data.Content)
+			}
+			if !strings.Contains(resp.Data.Content, tt.want) {
+				t.Errorf("reply %q lacks %q", resp.Data.Content, tt.want)
 			}
 			if got := buttonLabels(resp.Data.Components); got != tt.wantBtns {
 				t.Errorf("buttons = %q; want %q", got, tt.wantBtns)
@@ -137,19 +153,33 @@ func TestFollowUpButtons(t *testing.T) {
 
 func TestKeepInMindAndOutcomeCommand(t *testing.T) {
 	h := newHarness(t)
-	h.store.requests[1] = referral.Request{ID: 1, StudentID: testStudent, State: referral.Submitted, ReferrerID: testAlumnus}
-	resp := h.do(slash(testStudent, "referral", "outcome", num("request", 1), str("result", "rejected")))
+	req := h.submitted()
+	resp := h.do(slash(testStudent, "referral", "outcome", num("request", float64(req.ID)), str("result", "rejected")))
 	mustEphemeral(t, resp)
 	bs := buttons(resp.Data.Components)
-	if len(bs) != 1 || bs[0].Label != "Keep me in mind" || bs[0].CustomID != "req/keep/1" {
-		t.Fatalf("buttons = %+v; want Keep me in mind req/keep/1", bs)
+	if len(bs) != 1 || bs[0].Label != "Keep me in mind" || bs[0].CustomID != "req/keep/"+itoa(req.ID) {
+		t.Fatalf("buttons = %+v; want Keep me in mind req/keep/%d", bs, req.ID)
+	}
+	if got := h.find(testStudent, req.ID).Outcome; got != referral.OutcomeRejected {
+		t.Errorf("outcome = %q; want rejected", got)
 	}
 	keep := h.do(guildButton(testStudent, bs[0].CustomID))
 	if keep.Type != discordgo.InteractionResponseUpdateMessage || !strings.Contains(keep.Data.Content, "keep you in mind") {
 		t.Errorf("keep answer = %d %q", keep.Type, keep.Data.Content)
 	}
-	if h.store.calls[len(h.store.calls)-1] != "KeepInMind" {
-		t.Errorf("store calls = %v; want KeepInMind last", h.store.calls)
+	again := h.do(guildButton(testStudent, bs[0].CustomID))
+	mustEphemeral(t, again)
+	if !strings.Contains(again.Data.Content, "Already done: your referrer was asked") {
+		t.Errorf("second keep = %q; want already done", again.Data.Content)
+	}
+	var asked int
+	for _, m := range h.outbox() {
+		if m.Outgoing.Notice.Kind == referral.NoticeKeepInMind && m.Outgoing.UserID == testAlumnus {
+			asked++
+		}
+	}
+	if asked != 1 {
+		t.Errorf("the referrer was asked to keep the student in mind %d times; want 1", asked)
 	}
 
 	other := h.do(slash(testStudent, "referral", "outcome", num("request", 99), str("result", "offer")))
@@ -161,43 +191,49 @@ func TestKeepInMindAndOutcomeCommand(t *testing.T) {
 
 func TestWithdraw(t *testing.T) {
 	h := newHarness(t)
-	h.store.requests[1] = referral.Request{ID: 1, StudentID: testStudent, State: referral.Waiting, Company: referral.Company{Name: "Amazon"}}
-	h.store.requests[2] = referral.Request{ID: 2, StudentID: "other", State: referral.Waiting}
+	mine := h.request(testStudent, "https://amazon.jobs/en/jobs/1")
+	theirs := h.request("other", "https://amazon.jobs/en/jobs/2")
 	tests := []struct {
-		id   float64
+		id   int64
 		want string
 	}{
-		{1, "is withdrawn"},
-		{1, "can't be withdrawn"},
-		{2, "You have no request #2"},
-		{3, "You have no request #3"},
+		{mine.ID, "is withdrawn"},
+		{mine.ID, "is already withdrawn"},
+		{theirs.ID, "You have no request #" + itoa(theirs.ID)},
+		{99, "You have no request #99"},
 	}
 	for _, tt := range tests {
-		resp := h.do(slash(testStudent, "referral", "withdraw", num("request", tt.id)))
+		resp := h.do(slash(testStudent, "referral", "withdraw", num("request", float64(tt.id))))
 		mustEphemeral(t, resp)
 		if !strings.Contains(resp.Data.Content, tt.want) {
-			t.Errorf("withdraw %v = %q; want %q", tt.id, resp.Data.Content, tt.want)
+			t.Errorf("withdraw %d = %q; want %q", tt.id, resp.Data.Content, tt.want)
 		}
 	}
-	if h.store.requests[2].State != referral.Waiting {
-		t.Errorf("someone else's request was withdrawn")
+	if got := h.find("other", theirs.ID).State; got != referral.Waiting {
+		t.Errorf("someone else's request is %s; want waiting", got)
+	}
+
+	done := h.submitted()
+	resp := h.do(slash(testStudent, "referral", "withdraw", num("request", float64(done.ID))))
+	if !strings.Contains(resp.Data.Content, "can't be withdrawn any more") {
+		t.Errorf("withdraw a submitted request = %q; want can't be withdrawn", resp.Data.Content)
 	}
 }
 
 func TestForgetMe(t *testing.T) {
 	h := newHarness(t)
-	h.store.requests[1] = referral.Request{ID: 1, StudentID: testStudent}
+	req := h.request(testStudent, "https://amazon.jobs/en/jobs/1")
 	resp := h.do(slash(testStudent, "referral", "forget-me"))
 	mustEphemeral(t, resp)
 	if got := buttonLabels(resp.Data.Components); got != "Delete my data,Cancel" {
 		t.Fatalf("buttons = %q", got)
 	}
-	if h.store.callCount() != 0 {
-		t.Fatalf("asking deleted something: %v", h.store.calls)
+	if len(h.requests(testStudent)) != 1 {
+		t.Fatalf("asking deleted something")
 	}
 	cancel := h.do(guildButton(testStudent, "forget/cancel"))
-	if cancel.Type != discordgo.InteractionResponseUpdateMessage || h.store.callCount() != 0 {
-		t.Errorf("cancel = type %d, store calls %v", cancel.Type, h.store.calls)
+	if cancel.Type != discordgo.InteractionResponseUpdateMessage || h.find(testStudent, req.ID).Fields.Intro == "" {
+		t.Errorf("cancel = type %d, or the request lost its text", cancel.Type)
 	}
 	done := h.do(guildButton(testStudent, "forget/confirm"))
 	if done.Type != discordgo.InteractionResponseUpdateMessage || !strings.Contains(done.Data.Content, "1 request") {
@@ -205,6 +241,9 @@ func TestForgetMe(t *testing.T) {
 	}
 	if len(buttons(done.Data.Components)) != 0 {
 		t.Errorf("the confirm buttons stay after deleting")
+	}
+	if left := h.requests(testStudent); len(left) != 0 {
+		t.Errorf("after forget-me the student still has %d requests", len(left))
 	}
 	again := h.do(guildButton(testStudent, "forget/confirm"))
 	if !strings.Contains(again.Data.Content, "nothing") {

@@ -2,7 +2,6 @@ package commands
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/bwmarrin/discordgo"
@@ -10,7 +9,22 @@ import (
 )
 
 // outcomeCommand is /referral outcome request:N result:R.
-func (r *Router) outcomeCommand(ctx context.Context, c *call) (*discordgo.InteractionResponse, error) {
+func outcomeCommand() subcommand {
+	result := &discordgo.ApplicationCommandOption{
+		Type: discordgo.ApplicationCommandOptionString, Name: "result", Description: "What happened", Required: true,
+	}
+	for _, out := range referral.Outcomes() {
+		result.Choices = append(result.Choices, &discordgo.ApplicationCommandOptionChoice{Name: out.Label(), Value: string(out)})
+	}
+	return subcommand{
+		def: subcommandDef("outcome", "Tell what happened after your referral",
+			requestOption("The request number (see /referral status)"), result),
+		run:   (*Router).outcome,
+		topic: aboutOutcome,
+	}
+}
+
+func (r *Router) outcome(ctx context.Context, c *call) (*discordgo.InteractionResponse, error) {
 	id, err := c.opts.requestNumber()
 	if err != nil {
 		return nil, err
@@ -20,7 +34,7 @@ func (r *Router) outcomeCommand(ctx context.Context, c *call) (*discordgo.Intera
 		return nil, refusal("Pick a result from the list: recruiter screen, interviewing, offer, rejected or no response.")
 	}
 	if _, err := r.Store.RecordOutcome(ctx, c.userID, id, o); err != nil {
-		return nil, outcomeRefusal(err, id)
+		return nil, err
 	}
 	if o == referral.OutcomeRejected {
 		return ephemeral(outcomeReply(o), row(keepInMindButton(id))), nil
@@ -33,9 +47,9 @@ func (r *Router) outcomeCommand(ctx context.Context, c *call) (*discordgo.Intera
 func (r *Router) outcomeButton(ctx context.Context, c *call) (*discordgo.InteractionResponse, error) {
 	id, o := c.id.ID, c.id.Outcome
 	if _, err := r.Store.RecordOutcome(ctx, c.userID, id, o); err != nil {
-		return nil, outcomeRefusal(err, id)
+		return nil, err
 	}
-	rows := []discordgo.MessageComponent{row(pressedFollowUp(id, outcomeButtonID(id, o))...)}
+	rows := []discordgo.MessageComponent{row(pressedFollowUp(id, outcomeID(id, o))...)}
 	if o == referral.OutcomeRejected {
 		rows = append(rows, row(keepInMindButton(id)))
 	}
@@ -47,7 +61,7 @@ func (r *Router) noNewsButton(ctx context.Context, c *call) (*discordgo.Interact
 	id := c.id.ID
 	req, err := r.Store.FollowUpNoNews(ctx, c.userID, id)
 	if err != nil {
-		return nil, outcomeRefusal(err, id)
+		return nil, err
 	}
 	msg := "Thanks for telling me. No news is normal at this point: hearing back often takes one to two weeks, sometimes a month or more."
 	if !req.NextNudgeAt.IsZero() {
@@ -56,24 +70,25 @@ func (r *Router) noNewsButton(ctx context.Context, c *call) (*discordgo.Interact
 		msg += " That was my last check-in."
 	}
 	msg += fmt.Sprintf(" When you hear back, tell me with /referral outcome request:%d.", id)
-	return update(c.i, msg, row(pressedFollowUp(id, noNewsID(id))...)), nil
+	return update(c.i, msg, row(pressedFollowUp(id, reqNoNews.with(id))...)), nil
 }
 
 // keepInMindButton asks the referrer to remember the student.
 func (r *Router) keepInMindButton(ctx context.Context, c *call) (*discordgo.InteractionResponse, error) {
 	id := c.id.ID
 	if _, err := r.Store.KeepInMind(ctx, c.userID, id); err != nil {
-		if errors.Is(err, referral.ErrAlreadyDone) {
-			return nil, refusal("Already done: your referrer was asked to keep you in mind.")
-		}
-		return nil, outcomeRefusal(err, id)
+		return nil, err
 	}
 	b := disabled(keepInMindButton(id))
 	return update(c.i, "Done: I asked your referrer to keep you in mind for future openings. Good luck with the next one; every application teaches you something.", row(b)), nil
 }
 
 func keepInMindButton(requestID int64) discordgo.Button {
-	return button("Keep me in mind", keepInMindID(requestID), discordgo.PrimaryButton)
+	return button("Keep me in mind", reqKeep.with(requestID), discordgo.PrimaryButton)
+}
+
+func outcomeID(requestID int64, o referral.Outcome) string {
+	return customID{Pattern: reqOutcome, ID: requestID, Outcome: o}.String()
 }
 
 // pressedFollowUp is the follow-up row, disabled, with the choice marked.
@@ -105,18 +120,4 @@ func outcomeReply(o referral.Outcome) string {
 			"You can ask your referrer to keep you in mind for future openings:"
 	}
 	return "Thanks for closing the loop." + told + " Silence is common; keep applying directly to other openings, and ask for a new referral when a fitting role comes up."
-}
-
-// outcomeRefusal words the refusals of outcome commands and buttons.
-func outcomeRefusal(err error, id int64) error {
-	switch {
-	case errors.Is(err, referral.ErrNotFound), errors.Is(err, referral.ErrNotYours):
-		return refusal(fmt.Sprintf("Request #%d isn't one of yours, so I changed nothing. /referral status lists your requests.", id))
-	case errors.Is(err, referral.ErrAlreadyDone):
-		return refusal(fmt.Sprintf("Already done: request #%d has that answer recorded.", id))
-	case errors.Is(err, referral.ErrWrongState), errors.As(err, new(referral.ErrTransition)):
-		return refusal(fmt.Sprintf("Request #%d can't take an outcome now: there is one only after a referrer accepted it, and not after it was closed. "+
-			"/referral status shows where it stands.", id))
-	}
-	return err
 }

@@ -2,7 +2,6 @@ package commands
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -11,9 +10,19 @@ import (
 	"github.com/referralbot/referralbot/referral"
 )
 
-const noProfile = "You don't have a referrer profile in this server yet. Create one with /referrer join."
+// joinCommand is /referrer join: create or update the caller's profile.
+func joinCommand() subcommand {
+	return subcommand{
+		def: subcommandDef("join", "Become (or update your profile as) a referrer for your companies",
+			stringOption("companies", "Companies you can refer to, comma-separated, e.g. \"Amazon, AWS\"", true, 1000),
+			stringOption("roles", "Roles you know well, e.g. \"software engineering, data science\"", false, 200),
+			stringOption("school", "Your school, so students from it are matched with you first", false, 100),
+			intOption("capacity", "Referrals you can make per 30 days (1-20)", false, referral.MinCapacity, referral.MaxCapacity),
+		),
+		run: (*Router).referrerJoin,
+	}
+}
 
-// referrerJoin is /referrer join: create or update the caller's profile.
 func (r *Router) referrerJoin(ctx context.Context, c *call) (*discordgo.InteractionResponse, error) {
 	if err := c.needGuild(); err != nil {
 		return nil, err
@@ -44,9 +53,6 @@ func (r *Router) referrerJoin(ctx context.Context, c *call) (*discordgo.Interact
 		Capacity:    capacity,
 		MemberRoles: memberRoles,
 	})
-	if errors.Is(err, referral.ErrAlreadyDone) {
-		return nil, refusal("Your profile already says exactly that; nothing changed.")
-	}
 	if err != nil {
 		return nil, err
 	}
@@ -84,7 +90,16 @@ func (r *Router) referrerJoin(ctx context.Context, c *call) (*discordgo.Interact
 	return ephemeral(b.String()), nil
 }
 
-// referrerPause is /referrer pause [days].
+// pauseCommand is /referrer pause [days].
+func pauseCommand() subcommand {
+	return subcommand{
+		def: subcommandDef("pause", "Stop receiving referral offers for a while",
+			intOption("days", "Resume automatically after this many days; leave empty to pause until /referrer resume", false, 1, 365)),
+		run:   (*Router).referrerPause,
+		topic: aboutReferrer,
+	}
+}
+
 func (r *Router) referrerPause(ctx context.Context, c *call) (*discordgo.InteractionResponse, error) {
 	if err := c.needGuild(); err != nil {
 		return nil, err
@@ -98,7 +113,7 @@ func (r *Router) referrerPause(ctx context.Context, c *call) (*discordgo.Interac
 	}
 	ref, err := r.Store.PauseReferrer(ctx, c.guildID, c.userID, until)
 	if err != nil {
-		return nil, referrerRefusal(err)
+		return nil, err
 	}
 	msg := "Paused: you get no new offers until you run /referrer resume."
 	if !ref.PausedUntil.IsZero() {
@@ -110,17 +125,18 @@ func (r *Router) referrerPause(ctx context.Context, c *call) (*discordgo.Interac
 	return ephemeral(msg + "\nOffers that were waiting for your answer go to the next referrer. Referrals you already accepted stay yours."), nil
 }
 
-// referrerResume is /referrer resume.
+// resumeCommand is /referrer resume.
+func resumeCommand() subcommand {
+	return subcommand{def: subcommandDef("resume", "Receive referral offers again"), run: (*Router).referrerResume, topic: aboutResume}
+}
+
 func (r *Router) referrerResume(ctx context.Context, c *call) (*discordgo.InteractionResponse, error) {
 	if err := c.needGuild(); err != nil {
 		return nil, err
 	}
 	ref, err := r.Store.ResumeReferrer(ctx, c.guildID, c.userID)
-	if errors.Is(err, referral.ErrAlreadyDone) {
-		return nil, refusal("You're not paused, so nothing changed.")
-	}
 	if err != nil {
-		return nil, referrerRefusal(err)
+		return nil, err
 	}
 	if ref.Status == referral.Pending {
 		return ephemeral("Your pause is over, but you're still pending until an admin approves you (/referral-admin approve)."), nil
@@ -128,25 +144,33 @@ func (r *Router) referrerResume(ctx context.Context, c *call) (*discordgo.Intera
 	return ephemeral("Welcome back: you receive referral offers again for " + companyNames(ref.Companies) + "."), nil
 }
 
-// referrerLeave is /referrer leave.
+// leaveCommand is /referrer leave.
+func leaveCommand() subcommand {
+	return subcommand{def: subcommandDef("leave", "Delete your referrer profile in this server"), run: (*Router).referrerLeave, topic: aboutReferrer}
+}
+
 func (r *Router) referrerLeave(ctx context.Context, c *call) (*discordgo.InteractionResponse, error) {
 	if err := c.needGuild(); err != nil {
 		return nil, err
 	}
 	if err := r.Store.LeaveReferrer(ctx, c.guildID, c.userID); err != nil {
-		return nil, referrerRefusal(err)
+		return nil, err
 	}
 	return ephemeral("Your referrer profile in this server is deleted, and offers that were waiting for your answer go to the next referrer. Thank you for the help you gave; /referrer join brings you back any time."), nil
 }
 
-// referrerProfile is /referrer profile.
+// profileCommand is /referrer profile.
+func profileCommand() subcommand {
+	return subcommand{def: subcommandDef("profile", "Your referrer profile, capacity left and counts"), run: (*Router).referrerProfile, topic: aboutReferrer}
+}
+
 func (r *Router) referrerProfile(ctx context.Context, c *call) (*discordgo.InteractionResponse, error) {
 	if err := c.needGuild(); err != nil {
 		return nil, err
 	}
 	row, err := r.Store.ReferrerProfile(ctx, c.guildID, c.userID)
 	if err != nil {
-		return nil, referrerRefusal(err)
+		return nil, err
 	}
 	ref, st := row.Referrer, row.Stats
 	status := string(ref.Status)
@@ -182,15 +206,4 @@ func (r *Router) referrerProfile(ctx context.Context, c *call) (*discordgo.Inter
 		fields = append(fields, &discordgo.MessageEmbedField{Name: "Last activity", Value: day(st.LastActivity, r.location())})
 	}
 	return ephemeralEmbed("", &discordgo.MessageEmbed{Title: "Your referrer profile", Fields: fields}), nil
-}
-
-// referrerRefusal words the refusals of the referrer commands.
-func referrerRefusal(err error) error {
-	if errors.Is(err, referral.ErrNotReferrer) || errors.Is(err, referral.ErrNoReferrerHere) || errors.Is(err, referral.ErrNotFound) {
-		return refusal(noProfile)
-	}
-	if errors.Is(err, referral.ErrUnderReview) {
-		return refusal("A student reported a problem, so you're paused until a server admin has looked at it; only an admin can end this pause. Nothing changed.")
-	}
-	return err
 }

@@ -11,17 +11,18 @@ import (
 	"github.com/referralbot/referralbot/referral"
 )
 
-// routeAdminReferrers is a page of /referral-admin referrers:
-// admin/referrers/{page}, pages counted from 1.
-const routeAdminReferrers = "admin/referrers"
-
 // pageBudget is the room for one page's lines; the header and footer
 // take the rest of the message's maxContent.
 const pageBudget = maxContent - 150
 
-// adminReferrers is /referral-admin referrers: every referrer with status,
+// referrersCommand is /referral-admin referrers: every referrer with status,
 // companies, counts, last activity and verified domain, open reports, and
-// the trust log, in pages with Previous and Next.
+// the trust log, in pages with Previous and Next (referrersPage, pages
+// counted from 1).
+func referrersCommand() subcommand {
+	return subcommand{def: subcommandDef("referrers", "Referrers of this server with status and counts"), run: (*Router).adminReferrers}
+}
+
 func (r *Router) adminReferrers(ctx context.Context, c *call) (*discordgo.InteractionResponse, error) {
 	return r.referrersPage(ctx, c, 1, false)
 }
@@ -64,9 +65,7 @@ func (r *Router) referrersPage(ctx context.Context, c *call, page int, edit bool
 	return ephemeral(pages[page-1], rows...), nil
 }
 
-func pageID(page int) string {
-	return customID{Route: routeAdminReferrers, ID: int64(page)}.String()
-}
+func pageID(page int) string { return referrersPage.with(int64(page)) }
 
 // trustOrder puts first who needs an admin: reported, then pending.
 func trustOrder(row referral.TrustRow) int {

@@ -165,8 +165,8 @@ func renderOffer(n referral.Notice, loc *time.Location) *discordgo.MessageSend {
 		Content: b.String(),
 		Embeds:  []*discordgo.MessageEmbed{offerEmbed(n)},
 		Components: []discordgo.MessageComponent{row(
-			button("Accept", offerAcceptID(n.OfferID), discordgo.SuccessButton),
-			button("Decline", offerDeclineID(n.OfferID), discordgo.SecondaryButton),
+			button("Accept", offerAccept.with(n.OfferID), discordgo.SuccessButton),
+			button("Decline", offerDecline.with(n.OfferID), discordgo.SecondaryButton),
 		)},
 		AllowedMentions: noPings(),
 	}
@@ -195,7 +195,7 @@ func renderAccepted(n referral.Notice) *discordgo.MessageSend {
 	b.WriteString("- A referral gets your resume seen; how well you fit the role decides the rest. A thank-you to your referrer is always welcome.\n")
 	b.WriteString("Something wrong, like being asked for money or your details misused? **Report** tells the server's admins.")
 	m := text(b.String())
-	m.Components = []discordgo.MessageComponent{row(button("Report", reportAskID(n.RequestID), discordgo.SecondaryButton))}
+	m.Components = []discordgo.MessageComponent{row(button("Report", reportAsk.with(n.RequestID), discordgo.SecondaryButton))}
 	return m
 }
 
@@ -223,18 +223,18 @@ func renderReminder(n referral.Notice) *discordgo.MessageSend {
 			},
 		}}
 	}
-	m.Components = []discordgo.MessageComponent{row(button("Referral submitted", submittedID(n.RequestID), discordgo.SuccessButton))}
+	m.Components = []discordgo.MessageComponent{row(button("Referral submitted", reqSubmitted.with(n.RequestID), discordgo.SuccessButton))}
 	return m
 }
 
 // followUpButtons are the student's answers to "did you hear back?".
 func followUpButtons(requestID int64) []discordgo.Button {
 	return []discordgo.Button{
-		button(referral.OutcomeScreen.Label(), outcomeButtonID(requestID, referral.OutcomeScreen), discordgo.PrimaryButton),
-		button(referral.OutcomeInterview.Label(), outcomeButtonID(requestID, referral.OutcomeInterview), discordgo.PrimaryButton),
-		button(referral.OutcomeOffer.Label(), outcomeButtonID(requestID, referral.OutcomeOffer), discordgo.SuccessButton),
-		button(referral.OutcomeRejected.Label(), outcomeButtonID(requestID, referral.OutcomeRejected), discordgo.DangerButton),
-		button("No news yet", noNewsID(requestID), discordgo.SecondaryButton),
+		button(referral.OutcomeScreen.Label(), outcomeID(requestID, referral.OutcomeScreen), discordgo.PrimaryButton),
+		button(referral.OutcomeInterview.Label(), outcomeID(requestID, referral.OutcomeInterview), discordgo.PrimaryButton),
+		button(referral.OutcomeOffer.Label(), outcomeID(requestID, referral.OutcomeOffer), discordgo.SuccessButton),
+		button(referral.OutcomeRejected.Label(), outcomeID(requestID, referral.OutcomeRejected), discordgo.DangerButton),
+		button("No news yet", reqNoNews.with(requestID), discordgo.SecondaryButton),
 	}
 }
 

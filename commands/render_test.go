@@ -97,7 +97,7 @@ func TestRenderNoticeEveryKind(t *testing.T) {
 				mustNotPing(t, m.AllowedMentions)
 			}
 			for _, b := range buttons(m.Components) {
-				if _, err := parseCustomID(b.CustomID); err != nil || len(b.CustomID) > maxCustomIDLen {
+				if _, _, err := parseCustomID(b.CustomID); err != nil || len(b.CustomID) > maxCustomIDLen {
 					t.Errorf("button %q has custom_id %q that the router can't read", b.Label, b.CustomID)
 				}
 			}

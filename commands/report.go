@@ -2,24 +2,12 @@ package commands
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/bwmarrin/discordgo"
 	"github.com/referralbot/referralbot/referral"
 )
-
-// Routes of the student's Report button on the accepted DM and its confirmation.
-const (
-	routeReportAsk     = "report/ask"     // report/ask/{requestID}
-	routeReportConfirm = "report/confirm" // report/confirm/{requestID}
-	routeReportCancel  = "report/cancel"  // report/cancel/{requestID}
-)
-
-func reportAskID(requestID int64) string {
-	return customID{Route: routeReportAsk, ID: requestID}.String()
-}
 
 // reportAsk is the Report button: it says what a report does and asks to
 // confirm. Only the request's student gets an answer other than a refusal.
@@ -37,8 +25,8 @@ func (r *Router) reportAsk(ctx context.Context, c *call) (*discordgo.Interaction
 	}
 	b.WriteString(".\nJust slow? No need to report: the follow-ups keep you both posted.")
 	return ephemeral(b.String(), row(
-		button("Yes, report", customID{Route: routeReportConfirm, ID: req.ID}.String(), discordgo.DangerButton),
-		button("Cancel", customID{Route: routeReportCancel, ID: req.ID}.String(), discordgo.SecondaryButton),
+		button("Yes, report", reportConfirm.with(req.ID), discordgo.DangerButton),
+		button("Cancel", reportCancel.with(req.ID), discordgo.SecondaryButton),
 	)), nil
 }
 
@@ -47,7 +35,7 @@ func (r *Router) reportAsk(ctx context.Context, c *call) (*discordgo.Interaction
 func (r *Router) reportConfirm(ctx context.Context, c *call) (*discordgo.InteractionResponse, error) {
 	res, err := r.Store.ReportReferrer(ctx, c.id.ID, c.userID)
 	if err != nil {
-		return nil, reportRefusal(err)
+		return nil, err
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "Reported. Thank you for telling us. %s gets no new referral requests until an admin has looked at it", mention(res.ReferrerID))
@@ -72,7 +60,8 @@ func (r *Router) reportCancel(ctx context.Context, c *call) (*discordgo.Interact
 	return update(c.i, "Not reported; nothing changed."), nil
 }
 
-// ownRequest is the presser's request with an accepted referrer.
+// ownRequest is the presser's request with an accepted referrer; the
+// refusals are worded as the store's for a report.
 func (r *Router) ownRequest(ctx context.Context, c *call) (referral.Request, error) {
 	reqs, err := r.Store.StudentRequests(ctx, c.userID)
 	if err != nil {
@@ -83,23 +72,11 @@ func (r *Router) ownRequest(ctx context.Context, c *call) (referral.Request, err
 			continue
 		}
 		if req.ReferrerID == "" || req.AcceptedAt.IsZero() {
-			return req, refusal("Only a referrer who accepted your request can be reported, and this one has none.")
+			return req, referral.ErrWrongState
 		}
 		return req, nil
 	}
-	return referral.Request{}, refusal("This request isn't yours, so there's nothing to report here.")
-}
-
-func reportRefusal(err error) error {
-	switch {
-	case errors.Is(err, referral.ErrAlreadyDone):
-		return refusal("You already reported the referrer of this request; the admins have it. Nothing changed.")
-	case errors.Is(err, referral.ErrNotFound), errors.Is(err, referral.ErrNotYours):
-		return refusal("This request isn't yours, so there's nothing to report here.")
-	case errors.Is(err, referral.ErrWrongState):
-		return refusal("Only a referrer who accepted your request can be reported, and this one has none.")
-	}
-	return err
+	return referral.Request{}, referral.ErrNotFound
 }
 
 func roleAtRequest(req referral.Request) string {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/bwmarrin/discordgo"
@@ -80,7 +81,22 @@ func requestModal(customID, company string, values referral.RequestFields) *disc
 }
 
 // requestCommand is /referral request company: it opens the modal.
-func (r *Router) requestCommand(ctx context.Context, c *call) (*discordgo.InteractionResponse, error) {
+func requestCommand() subcommand {
+	company := stringOption("company", "The company you're applying to", true, referral.MaxCompanyLen)
+	company.Autocomplete = true
+	return subcommand{
+		def:      subcommandDef("request", "Ask for a referral at a company", company),
+		run:      (*Router).request,
+		complete: (*Router).requestAutocomplete,
+		topic:    aboutDraft,
+	}
+}
+
+// request opens the modal. Its custom_id carries the company key, from
+// which the submit recovers the name; a company whose name the key does
+// not give back (a spelling no referrer here has) or whose key is too long
+// for a custom_id is kept in an empty draft instead, so nothing is lost.
+func (r *Router) request(ctx context.Context, c *call) (*discordgo.InteractionResponse, error) {
 	if err := c.needGuild(); err != nil {
 		return nil, err
 	}
@@ -88,7 +104,43 @@ func (r *Router) requestCommand(ctx context.Context, c *call) (*discordgo.Intera
 	if co.Key == "" || strings.TrimSpace(co.Name) == "" {
 		return nil, refusal("Which company? Type its name in the company option, for example Amazon.")
 	}
-	return requestModal(modalNewID(co.Name), co.Name, referral.RequestFields{}), nil
+	name, err := r.companyName(ctx, c.guildID, co.Key)
+	if err != nil {
+		return nil, err
+	}
+	if id := (customID{Pattern: modalNew, Company: co.Key}).String(); len(id) <= maxCustomIDLen && (name.known || name.text == co.Name) {
+		return requestModal(id, name.text, referral.RequestFields{}), nil
+	}
+	draftID, err := r.Store.SaveDraft(ctx, referral.DraftRequest{GuildID: c.guildID, StudentID: c.userID, Company: co, UpdatedAt: r.now()})
+	if err != nil {
+		return nil, err
+	}
+	return requestModal(modalDraft.with(draftID), co.Name, referral.RequestFields{}), nil
+}
+
+// recoveredName is the name a modal's company key stands for: as the
+// server's referrers spell it, or the canonical name of a well-known
+// company (known), or else the key itself.
+type recoveredName struct {
+	text  string
+	known bool
+}
+
+// companyName recovers the name of a company key.
+func (r *Router) companyName(ctx context.Context, guildID, key string) (recoveredName, error) {
+	list, err := r.Store.Companies(ctx, guildID)
+	if err != nil {
+		return recoveredName{}, err
+	}
+	for _, co := range list {
+		if co.Key == key {
+			return recoveredName{co.Name, true}, nil
+		}
+	}
+	if co := referral.NormalizeCompany(key); co.Key == key && co.Name != key {
+		return recoveredName{co.Name, true}, nil
+	}
+	return recoveredName{key, false}, nil
 }
 
 // requestAutocomplete suggests companies that have referrers here.
@@ -118,16 +170,13 @@ func (r *Router) requestAutocomplete(ctx context.Context, c *call) (*discordgo.I
 // editDraftButton reopens the modal with what the student typed.
 func (r *Router) editDraftButton(ctx context.Context, c *call) (*discordgo.InteractionResponse, error) {
 	d, err := r.Store.Draft(ctx, c.id.ID)
-	if errors.Is(err, referral.ErrNotFound) {
-		return nil, refusal("This draft is gone: it was sent or deleted. Start again with /referral request.")
-	}
 	if err != nil {
 		return nil, err
 	}
 	if d.StudentID != c.userID {
-		return nil, refusal("This draft belongs to someone else, so you can't edit it.")
+		return nil, referral.ErrNotYours
 	}
-	return requestModal(modalDraftID(d.ID), d.Company.Name, d.Fields), nil
+	return requestModal(modalDraft.with(d.ID), d.Company.Name, d.Fields), nil
 }
 
 // requestModalSubmit checks the request; a bad one is kept as a draft.
@@ -135,24 +184,25 @@ func (r *Router) requestModalSubmit(ctx context.Context, c *call) (*discordgo.In
 	data, _ := c.i.Data.(discordgo.ModalSubmitInteractionData)
 	fields := modalValues(data.Components).Clean()
 	draft := referral.DraftRequest{GuildID: c.guildID, StudentID: c.userID, Fields: fields, UpdatedAt: r.now()}
-	switch c.id.Route {
-	case routeModalDraft:
+	switch c.id.Pattern {
+	case modalDraft:
 		old, err := r.Store.Draft(ctx, c.id.ID)
-		if errors.Is(err, referral.ErrNotFound) {
-			return nil, refusal("This draft is gone: it was sent or deleted. Start again with /referral request.")
-		}
 		if err != nil {
 			return nil, err
 		}
 		if old.StudentID != c.userID {
-			return nil, refusal("This draft belongs to someone else.")
+			return nil, referral.ErrNotYours
 		}
 		draft.ID, draft.GuildID, draft.Company = old.ID, old.GuildID, old.Company
 	default:
 		if err := c.needGuild(); err != nil {
 			return nil, err
 		}
-		draft.Company = referral.NormalizeCompany(c.id.Company)
+		name, err := r.companyName(ctx, c.guildID, c.id.Company)
+		if err != nil {
+			return nil, err
+		}
+		draft.Company = referral.Company{Key: c.id.Company, Name: name.text}
 	}
 
 	if problems := fields.Validate(); len(problems) > 0 {
@@ -168,13 +218,9 @@ func (r *Router) requestModalSubmit(ctx context.Context, c *call) (*discordgo.In
 	})
 	switch {
 	case errors.Is(err, referral.ErrTooManyOpen):
-		limit := "the maximum number of"
-		if r.Policy.MaxOpenPerStudent > 0 {
-			limit = fmt.Sprint(r.Policy.MaxOpenPerStudent)
-		}
 		return r.keepAsDraft(ctx, draft, fmt.Sprintf("You already have %s open requests, the most allowed at once. "+
 			"Withdraw one you no longer need with /referral withdraw (/referral status lists their numbers), then press **Edit request** to send this one. "+
-			"It's saved as a draft meanwhile.", limit))
+			"It's saved as a draft meanwhile.", r.openCount(ctx, c.userID)))
 	case errors.Is(err, referral.ErrDuplicateJob):
 		return r.keepAsDraft(ctx, draft, "You already have an open request for this job link; /referral status shows it. "+
 			"If this is a different opening, press **Edit request** and use the link of that posting. It's saved as a draft meanwhile.")
@@ -184,13 +230,30 @@ func (r *Router) requestModalSubmit(ctx context.Context, c *call) (*discordgo.In
 	return requestPreview(sub), nil
 }
 
+// openCount says how many open requests the student has, which is the
+// limit when the store refused one more; the store holds the policy.
+func (r *Router) openCount(ctx context.Context, studentID string) string {
+	reqs, err := r.Store.StudentRequests(ctx, studentID)
+	if err != nil {
+		return "the maximum number of"
+	}
+	n := 0
+	for _, req := range reqs {
+		switch req.State {
+		case referral.Waiting, referral.Offered, referral.Accepted: // what the limit counts
+			n++
+		}
+	}
+	return strconv.Itoa(n)
+}
+
 // keepAsDraft saves a request the store refused and explains what to do.
 func (r *Router) keepAsDraft(ctx context.Context, d referral.DraftRequest, msg string) (*discordgo.InteractionResponse, error) {
 	id, err := r.Store.SaveDraft(ctx, d)
 	if err != nil {
 		return nil, err
 	}
-	return ephemeral(msg, row(button("Edit request", draftEditID(id), discordgo.PrimaryButton))), nil
+	return ephemeral(msg, row(button("Edit request", draftEdit.with(id), discordgo.PrimaryButton))), nil
 }
 
 // problemsReply lists what to fix, each with its tip, and the Edit button.
@@ -204,7 +267,7 @@ func problemsReply(problems []referral.Problem, draftID int64) *discordgo.Intera
 		}
 	}
 	b.WriteString("\n\nReferrers say yes to specific requests: who you are, which role, the job link and your resume.")
-	return ephemeral(b.String(), row(button("Edit request", draftEditID(draftID), discordgo.PrimaryButton)))
+	return ephemeral(b.String(), row(button("Edit request", draftEdit.with(draftID), discordgo.PrimaryButton)))
 }
 
 // requestPreview shows the student exactly what the referrer will see.

@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"strconv"
@@ -18,11 +19,12 @@ func TestRequestOpensModal(t *testing.T) {
 	if resp.Type != discordgo.InteractionResponseModal {
 		t.Fatalf("response type = %d; want modal (9)", resp.Type)
 	}
-	if got, want := resp.Data.CustomID, "modal/request/new/Amazon"; got != want {
+	// The canonical key: no draft is written for a company the key names.
+	if got, want := resp.Data.CustomID, "modal/request/new/amazon"; got != want {
 		t.Errorf("modal custom_id = %q; want %q", got, want)
 	}
-	if n := len([]rune(resp.Data.Title)); n == 0 || n > maxModalTitle {
-		t.Errorf("modal title %q has %d characters; want 1-%d", resp.Data.Title, n, maxModalTitle)
+	if got, want := resp.Data.Title, "Referral at Amazon"; got != want {
+		t.Errorf("modal title = %q; want %q", got, want)
 	}
 	inputs := textInputs(resp.Data.Components)
 	want := []struct {
@@ -50,8 +52,54 @@ func TestRequestOpensModal(t *testing.T) {
 			t.Errorf("input %s: placeholder %q or label %q out of Discord's limits", in.CustomID, in.Placeholder, in.Label)
 		}
 	}
-	if h.store.callCount() != 0 {
-		t.Errorf("opening the modal called the store: %v", h.store.calls)
+}
+
+// The modal's custom_id carries the company key, and the submit recovers
+// the name: the referrers' spelling, the canonical name, or, when the key
+// can't give it back or is too long for a custom_id, a draft keeps it.
+func TestRequestModalCarriesTheCompany(t *testing.T) {
+	long := strings.Repeat("日本", 20) // 40 runes: a 120-byte key
+	tests := []struct {
+		typed    string
+		referrer string // a referrer's spelling of the company, if any
+		wantID   string // "draft" = an empty draft's id
+		wantName string
+	}{
+		{"aws", "", "modal/request/new/amazon", "Amazon"},
+		{"acme robotics", "Acme Robotics", "modal/request/new/acmerobotics", "Acme Robotics"},
+		{"Acme Robotics", "", "draft", "Acme Robotics"},
+		{"acme", "", "modal/request/new/acme", "acme"},
+		{long, "", "draft", long},
+	}
+	for _, tt := range tests {
+		t.Run(tt.typed, func(t *testing.T) {
+			h := newHarness(t)
+			if tt.referrer != "" {
+				h.join(testAlumnus, true, tt.referrer)
+			}
+			modal := h.do(slash(testStudent, "referral", "request", str("company", tt.typed)))
+			if modal.Type != discordgo.InteractionResponseModal {
+				t.Fatalf("type = %d (%q); want the modal", modal.Type, modal.Data.Content)
+			}
+			id := modal.Data.CustomID
+			if len(id) > maxCustomIDLen {
+				t.Fatalf("custom_id %q has %d bytes", id, len(id))
+			}
+			if tt.wantID == "draft" {
+				if !strings.HasPrefix(id, "modal/request/draft/") {
+					t.Errorf("custom_id = %q; want a draft's", id)
+				}
+			} else if id != tt.wantID {
+				t.Errorf("custom_id = %q; want %q", id, tt.wantID)
+			}
+			if resp := h.do(modalSubmit(testStudent, id, goodFields())); !strings.Contains(resp.Data.Content, "is in") {
+				t.Fatalf("submit = %q; want the request in", resp.Data.Content)
+			}
+			reqs := h.requests(testStudent)
+			if len(reqs) != 1 || reqs[0].Company.Name != tt.wantName || reqs[0].Company.Key != referral.NormalizeCompany(tt.typed).Key {
+				t.Errorf("requests = %+v; want one for %q", reqs, tt.wantName)
+			}
+		})
 	}
 }
 
@@ -61,20 +109,10 @@ func TestInvalidRequestBecomesEditableDraft(t *testing.T) {
 		JobURL: "amazon.jobs/en/jobs/1", Role: "SDE intern",
 		Intro: "hi can you refer me please @everyone", ResumeURL: "resume.pdf", Note: "thanks",
 	}
-	resp := h.do(modalSubmit(testStudent, modalNewID("Amazon"), typed))
+	resp := h.do(modalSubmit(testStudent, modalNewID("amazon"), typed))
 	mustEphemeral(t, resp)
-	if len(h.store.drafts) != 1 {
-		t.Fatalf("drafts saved = %d; want 1", len(h.store.drafts))
-	}
-	if len(h.store.requests) != 0 {
-		t.Errorf("an invalid request was created")
-	}
-	var draft referral.DraftRequest
-	for _, d := range h.store.drafts {
-		draft = d
-	}
-	if draft.StudentID != testStudent || draft.GuildID != testGuild || draft.Company.Name != "Amazon" {
-		t.Errorf("draft = %+v; want the student's Amazon draft in %s", draft, testGuild)
+	if n := len(h.requests(testStudent)); n != 0 {
+		t.Errorf("an invalid request was created (%d requests)", n)
 	}
 	for _, p := range typed.Validate() {
 		if !strings.Contains(resp.Data.Content, p.Tip) {
@@ -82,21 +120,35 @@ func TestInvalidRequestBecomesEditableDraft(t *testing.T) {
 		}
 	}
 	bs := buttons(resp.Data.Components)
-	if len(bs) != 1 || bs[0].Label != "Edit request" || bs[0].CustomID != draftEditID(draft.ID) {
-		t.Fatalf("buttons = %+v; want one Edit request for draft %d", bs, draft.ID)
+	if len(bs) != 1 || bs[0].Label != "Edit request" || !strings.HasPrefix(bs[0].CustomID, "draft/edit/") {
+		t.Fatalf("buttons = %+v; want one Edit request", bs)
+	}
+	c, _, err := parseCustomID(bs[0].CustomID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	draft, err := h.store.Draft(context.Background(), c.ID)
+	if err != nil {
+		t.Fatalf("Draft(%d): %v", c.ID, err)
+	}
+	if draft.StudentID != testStudent || draft.GuildID != testGuild || draft.Company.Name != "Amazon" {
+		t.Errorf("draft = %+v; want the student's Amazon draft in %s", draft, testGuild)
 	}
 
 	// Someone else pressing the button gets a refusal and no modal.
 	other := h.do(guildButton("999", bs[0].CustomID))
 	mustEphemeral(t, other)
-	if !strings.HasSuffix(h.lastResult(), "refused") {
-		t.Errorf("observed %q; want refused", h.lastResult())
+	if !strings.Contains(other.Data.Content, "belongs to someone else") || !strings.HasSuffix(h.lastResult(), "refused") {
+		t.Errorf("someone else's Edit request = %q (%s); want refused", other.Data.Content, h.lastResult())
+	}
+	if other := h.do(modalSubmit("999", modalDraft.with(draft.ID), goodFields())); !strings.Contains(other.Data.Content, "belongs to someone else") {
+		t.Errorf("someone else's draft submit = %q; want refused", other.Data.Content)
 	}
 
 	// The student gets the modal back with what they typed.
 	modal := h.do(guildButton(testStudent, bs[0].CustomID))
-	if modal.Type != discordgo.InteractionResponseModal || modal.Data.CustomID != modalDraftID(draft.ID) {
-		t.Fatalf("edit answer = type %d custom_id %q; want modal %q", modal.Type, modal.Data.CustomID, modalDraftID(draft.ID))
+	if modal.Type != discordgo.InteractionResponseModal || modal.Data.CustomID != modalDraft.with(draft.ID) {
+		t.Fatalf("edit answer = type %d custom_id %q; want modal %q", modal.Type, modal.Data.CustomID, modalDraft.with(draft.ID))
 	}
 	got := map[string]string{}
 	for _, in := range textInputs(modal.Data.Components) {
@@ -111,22 +163,29 @@ func TestInvalidRequestBecomesEditableDraft(t *testing.T) {
 	}
 
 	// Fixed and sent again, the draft becomes a request and is gone.
-	sent := h.do(modalSubmit(testStudent, modalDraftID(draft.ID), goodFields()))
+	sent := h.do(modalSubmit(testStudent, modalDraft.with(draft.ID), goodFields()))
 	mustEphemeral(t, sent)
-	if len(h.store.requests) != 1 || len(h.store.drafts) != 0 {
-		t.Errorf("after fixing: %d requests, %d drafts; want 1 and 0", len(h.store.requests), len(h.store.drafts))
+	if n := len(h.requests(testStudent)); n != 1 {
+		t.Errorf("after fixing: %d requests; want 1", n)
+	}
+	if _, err := h.store.Draft(context.Background(), draft.ID); err == nil {
+		t.Errorf("the draft is still there after it was sent")
+	}
+	gone := h.do(guildButton(testStudent, bs[0].CustomID))
+	if !strings.Contains(gone.Data.Content, "This draft is gone") {
+		t.Errorf("Edit request of a sent draft = %q; want it gone", gone.Data.Content)
 	}
 }
 
 func TestGoodRequestShowsPreview(t *testing.T) {
 	h := newHarness(t)
-	resp := h.do(modalSubmit(testStudent, modalNewID("Amazon"), goodFields()))
+	resp := h.do(modalSubmit(testStudent, modalNewID("amazon"), goodFields()))
 	mustEphemeral(t, resp)
-	var id int64
-	for k := range h.store.requests {
-		id = k
+	reqs := h.requests(testStudent)
+	if len(reqs) != 1 {
+		t.Fatalf("%d requests; want 1", len(reqs))
 	}
-	if want := "Request #" + itoa(id); !strings.Contains(resp.Data.Content, want) {
+	if want := "Request #" + itoa(reqs[0].ID); !strings.Contains(resp.Data.Content, want) {
 		t.Errorf("reply %q lacks %q", resp.Data.Content, want)
 	}
 	if !strings.Contains(resp.Data.Content, "waiting") {
@@ -143,30 +202,51 @@ func TestGoodRequestShowsPreview(t *testing.T) {
 	if len(buttons(resp.Data.Components)) != 0 {
 		t.Errorf("the preview has buttons; the referrer's Accept/Decline don't belong to the student")
 	}
+
+	h.join(testAlumnus, true, "Amazon")
+	f.JobURL = "https://amazon.jobs/en/jobs/2"
+	if resp := h.do(modalSubmit("202", modalNewID("amazon"), f)); !strings.Contains(resp.Data.Content, "being asked now") {
+		t.Errorf("reply with a free referrer = %q; want one being asked", resp.Data.Content)
+	}
 }
 
 func TestStoreLimitsKeepDraft(t *testing.T) {
 	tests := []struct {
-		err  error
-		want string
+		name    string
+		prepare func(h *harness)
+		want    []string
 	}{
-		{referral.ErrTooManyOpen, "/referral withdraw"},
-		{referral.ErrDuplicateJob, "/referral status"},
+		{"too many open", func(h *harness) {
+			for k := range testPolicy().MaxOpenPerStudent {
+				h.request(testStudent, "https://amazon.jobs/en/jobs/9"+itoa(int64(k)))
+			}
+		}, []string{"You already have 3 open requests", "/referral withdraw"}},
+		{"same job link", func(h *harness) { h.request(testStudent, goodFields().JobURL) }, []string{"/referral status"}},
 	}
 	for _, tt := range tests {
-		t.Run(tt.err.Error(), func(t *testing.T) {
+		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t)
-			h.store.fail["CreateRequest"] = tt.err
-			resp := h.do(modalSubmit(testStudent, modalNewID("Amazon"), goodFields()))
+			tt.prepare(h)
+			before := len(h.requests(testStudent))
+			resp := h.do(modalSubmit(testStudent, modalNewID("amazon"), goodFields()))
 			mustEphemeral(t, resp)
-			if !strings.Contains(resp.Data.Content, tt.want) {
-				t.Errorf("reply %q lacks %q", resp.Data.Content, tt.want)
-			}
-			if len(h.store.drafts) != 1 {
-				t.Errorf("drafts = %d; want 1", len(h.store.drafts))
+			for _, w := range tt.want {
+				if !strings.Contains(resp.Data.Content, w) {
+					t.Errorf("reply %q lacks %q", resp.Data.Content, w)
+				}
 			}
 			if got := buttonLabels(resp.Data.Components); got != "Edit request" {
-				t.Errorf("buttons = %q; want Edit request", got)
+				t.Fatalf("buttons = %q; want Edit request", got)
+			}
+			if n := len(h.requests(testStudent)); n != before {
+				t.Errorf("requests = %d; want still %d", n, before)
+			}
+			c, _, err := parseCustomID(buttons(resp.Data.Components)[0].CustomID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d, err := h.store.Draft(context.Background(), c.ID); err != nil || d.Fields.Intro != goodFields().Intro {
+				t.Errorf("Draft(%d) = %+v, %v; want what was typed kept", c.ID, d, err)
 			}
 		})
 	}
@@ -184,22 +264,21 @@ func TestModalSubmitFromJSON(t *testing.T) {
 	}
 	h := newHarness(t)
 	mustEphemeral(t, h.do(&i))
-	if len(h.store.requests) != 1 {
-		t.Fatalf("requests = %d; want 1 (store calls %v)", len(h.store.requests), h.store.calls)
+	reqs := h.requests("201")
+	if len(reqs) != 1 {
+		t.Fatalf("requests = %d; want 1", len(reqs))
 	}
-	for _, r := range h.store.requests {
-		if r.Company.Name != "Amazon" || r.StudentID != "201" || r.Fields.Role != "Software Development Engineer Intern" {
-			t.Errorf("request = %+v", r)
-		}
+	if r := reqs[0]; r.Company.Name != "Amazon" || r.Fields.Role != "Software Development Engineer Intern" {
+		t.Errorf("request = %+v", r)
 	}
 }
 
 func TestAutocomplete(t *testing.T) {
 	h := newHarness(t)
 	for k := range 40 {
-		h.store.companies = append(h.store.companies, referral.NormalizeCompany("Acme "+itoa(int64(k))))
+		h.join(itoa(int64(1000+k)), true, "Acme "+itoa(int64(k)))
 	}
-	h.store.companies = append(h.store.companies, referral.NormalizeCompany("Amazon"))
+	h.join(testAlumnus, true, "Amazon")
 	i := slash(testStudent, "referral", "request", &discordgo.ApplicationCommandInteractionDataOption{
 		Name: "company", Type: discordgo.ApplicationCommandOptionString, Value: "a", Focused: true,
 	})
@@ -217,7 +296,7 @@ func TestAutocomplete(t *testing.T) {
 		}
 	}
 
-	h.store.fail["Companies"] = errBoom
+	h.router.Store = stubStore{Store: h.store, companies: func(context.Context, string) ([]referral.Company, error) { return nil, errBoom }}
 	if resp := h.do(i); resp.Type != discordgo.InteractionApplicationCommandAutocompleteResult {
 		t.Errorf("on a store error type = %d; want an (empty) autocomplete result", resp.Type)
 	}
@@ -225,27 +304,39 @@ func TestAutocomplete(t *testing.T) {
 
 func TestStatus(t *testing.T) {
 	h := newHarness(t)
-	next := time.Date(2026, 12, 2, 23, 30, 0, 0, time.UTC)
-	h.store.requests = map[int64]referral.Request{
-		11: {ID: 11, StudentID: testStudent, Company: referral.Company{Name: "Amazon"}, Fields: referral.RequestFields{Role: "SDE Intern"},
-			State: referral.Submitted, ReferrerID: testAlumnus, AcceptedAt: testNow, NextNudgeAt: next},
-		12: {ID: 12, StudentID: testStudent, Company: referral.Company{Name: "Stripe"}, Fields: referral.RequestFields{Role: "Backend Intern"},
-			State: referral.Offered, ReferrerID: "777"},
-		14: {ID: 14, StudentID: "other", Company: referral.Company{Name: "Meta"}, State: referral.Waiting},
+	h.clock.Add(5*time.Hour + 30*time.Minute) // 23:30 UTC: the next check-in is a day later in UTC+2
+	submitted := h.submitted()                // accepted by the alumnus, then submitted
+	h.join("777", true, "Stripe")
+	f := goodFields()
+	f.JobURL, f.Role = "https://stripe.com/jobs/1", "Backend Intern"
+	offered, err := h.store.CreateRequest(context.Background(), referral.NewRequest{GuildID: testGuild, StudentID: testStudent,
+		Company: referral.NormalizeCompany("Stripe"), Fields: f})
+	if err != nil {
+		t.Fatal(err)
 	}
+	if _, err := h.store.SaveDraft(context.Background(), referral.DraftRequest{GuildID: testGuild, StudentID: testStudent,
+		Company: referral.NormalizeCompany("Google"), Fields: referral.RequestFields{Role: "Draft role"}}); err != nil {
+		t.Fatal(err)
+	}
+	h.request("other", "https://amazon.jobs/en/jobs/77")
 	h.router.Location = time.FixedZone("UTC+2", 2*3600)
+
 	resp := h.do(slash(testStudent, "referral", "status"))
 	mustEphemeral(t, resp)
 	c := resp.Data.Content
-	for _, want := range []string{"#11", "Amazon", "SDE Intern", "referral submitted", "<@" + testAlumnus + ">", "Thu 3 Dec 2026", "#12", "Stripe"} {
+	for _, want := range []string{"#" + itoa(submitted.ID), "Amazon", "Software Development Engineer Intern", "referral submitted",
+		"<@" + testAlumnus + ">", "next check-in Thu 3 Dec 2026", "#" + itoa(offered.Request.ID), "Stripe", "Backend Intern"} {
 		if !strings.Contains(c, want) {
 			t.Errorf("status lacks %q:\n%s", want, c)
 		}
 	}
-	for _, not := range []string{"#13", "#14", "<@777>"} {
+	for _, not := range []string{"Draft role", "Google", "<@777>"} {
 		if strings.Contains(c, not) {
 			t.Errorf("status shows %q:\n%s", not, c)
 		}
+	}
+	if strings.Index(c, "#"+itoa(offered.Request.ID)) > strings.Index(c, "#"+itoa(submitted.ID)) {
+		t.Errorf("status is not newest first:\n%s", c)
 	}
 }
 

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/bwmarrin/discordgo"
-	"github.com/referralbot/referralbot/referral"
 )
 
 // Responder answers an interaction; *discordgo.Session satisfies it.
@@ -19,13 +18,11 @@ type Responder interface {
 // Router answers every interaction of the bot: slash commands,
 // autocomplete, buttons and modal submits.
 type Router struct {
-	Store       Store
-	Now         func() time.Time
-	Location    *time.Location // dates shown to users
-	Policy      referral.Policy
-	SMTPEnabled bool
-	Mailer      Mailer // sends /referrer verify codes; nil = verification off
-	Logger      *slog.Logger
+	Store    Store
+	Mailer   Mailer // sends /referrer verify codes; nil = verification off
+	Now      func() time.Time
+	Location *time.Location // dates shown to users
+	Logger   *slog.Logger
 	// Observe, when set, is told of every interaction: a short label
 	// ("referral request", "button offer/accept", "modal request"), the
 	// result ("ok", "refused", "error") and how long it took.
@@ -46,61 +43,12 @@ type call struct {
 	guildID string
 	opts    options  // slash command options of the subcommand
 	id      customID // buttons and modals
+	topic   topic    // how store refusals are worded
+	request int64    // the request a refusal names, when there is one
+	target  string   // the member an admin command acts on
 }
 
 type handler func(r *Router, ctx context.Context, c *call) (*discordgo.InteractionResponse, error)
-
-// commandRoutes are the slash commands by "command subcommand".
-var commandRoutes = map[string]handler{
-	"referrer join":    (*Router).referrerJoin,
-	"referrer pause":   (*Router).referrerPause,
-	"referrer resume":  (*Router).referrerResume,
-	"referrer leave":   (*Router).referrerLeave,
-	"referrer profile": (*Router).referrerProfile,
-	"referrer verify":  (*Router).referrerVerify,
-
-	"referral request":   (*Router).requestCommand,
-	"referral status":    (*Router).statusCommand,
-	"referral withdraw":  (*Router).withdrawCommand,
-	"referral outcome":   (*Router).outcomeCommand,
-	"referral forget-me": (*Router).forgetCommand,
-
-	"referral-admin setup":      adminOnly((*Router).adminSetup),
-	"referral-admin approve":    adminOnly((*Router).adminApprove),
-	"referral-admin remove":     adminOnly((*Router).adminRemove),
-	"referral-admin referrers":  adminOnly((*Router).adminReferrers),
-	"referral-admin digest-now": adminOnly((*Router).adminDigestNow),
-	"referral-admin stats":      adminOnly((*Router).adminStats),
-	"referral-admin export":     adminOnly((*Router).adminExport),
-}
-
-// componentRoutes are the buttons and modals by custom_id route.
-var componentRoutes = map[string]handler{
-	routeOfferAccept:   (*Router).offerAccept,
-	routeOfferDecline:  (*Router).offerDecline,
-	routeReqSubmitted:  (*Router).referralSubmitted,
-	routeReqOutcome:    (*Router).outcomeButton,
-	routeReqNoNews:     (*Router).noNewsButton,
-	routeReqKeep:       (*Router).keepInMindButton,
-	routeDraftEdit:     (*Router).editDraftButton,
-	routeModalNew:      (*Router).requestModalSubmit,
-	routeModalDraft:    (*Router).requestModalSubmit,
-	routeForgetConfirm: (*Router).forgetConfirm,
-	routeForgetCancel:  (*Router).forgetCancel,
-
-	routeAdminReferrers: adminOnly((*Router).adminReferrersPage),
-	routeReportAsk:      (*Router).reportAsk,
-	routeReportConfirm:  (*Router).reportConfirm,
-	routeReportCancel:   (*Router).reportCancel,
-	routeVerifyEnter:    (*Router).verifyEnter,
-	routeVerifyModal:    (*Router).verifyModalSubmit,
-}
-
-// refusal is an answer to the user for an action that was not done. Its
-// text is shown as is, so it never carries internal details.
-type refusal string
-
-func (r refusal) Error() string { return string(r) }
 
 // Handle answers i exactly once, also when the handler fails or panics.
 func (r *Router) Handle(ctx context.Context, resp Responder, i *discordgo.Interaction) {
@@ -108,16 +56,14 @@ func (r *Router) Handle(ctx context.Context, resp Responder, i *discordgo.Intera
 		return
 	}
 	start := time.Now() // a measurement, so the real clock, not r.Now
-	label, answer, err := r.dispatch(ctx, i)
+	c := &call{i: i, guildID: i.GuildID}
+	label, answer, err := r.dispatch(ctx, c)
 
 	result := resultOK
-	var ref refusal
 	switch {
 	case err == nil && answer != nil:
-	case errors.As(err, &ref):
-		result, answer = resultRefused, ephemeral(string(ref))
-	case err != nil && refusalFor(err) != "":
-		result, answer = resultRefused, ephemeral(refusalFor(err))
+	case err != nil && refusalText(err, c) != "":
+		result, answer = resultRefused, ephemeral(refusalText(err, c))
 	default:
 		if err == nil {
 			err = errors.New("handler gave no answer")
@@ -142,13 +88,13 @@ func (r *Router) Handle(ctx context.Context, resp Responder, i *discordgo.Intera
 
 const apology = "Sorry, something went wrong on my side. Please try again in a minute; /referral status shows what was saved."
 
-// dispatch finds the handler of i and runs it.
-func (r *Router) dispatch(ctx context.Context, i *discordgo.Interaction) (label string, answer *discordgo.InteractionResponse, err error) {
+// dispatch finds the handler of c.i and runs it.
+func (r *Router) dispatch(ctx context.Context, c *call) (label string, answer *discordgo.InteractionResponse, err error) {
+	i := c.i
 	if i.Type == discordgo.InteractionPing {
 		return "ping", &discordgo.InteractionResponse{Type: discordgo.InteractionResponsePong}, nil
 	}
-	c := &call{i: i, guildID: i.GuildID}
-	label, h, err := route(i, c)
+	label, h, err := route(c)
 	if err != nil {
 		return label, nil, err
 	}
@@ -167,8 +113,9 @@ func (r *Router) dispatch(ctx context.Context, i *discordgo.Interaction) (label 
 	return label, answer, err
 }
 
-// route picks the handler of i and fills c with its options or custom_id.
-func route(i *discordgo.Interaction, c *call) (string, handler, error) {
+// route picks the handler of c.i and fills c with its options or custom_id.
+func route(c *call) (string, handler, error) {
+	i := c.i
 	switch i.Type {
 	case discordgo.InteractionApplicationCommand, discordgo.InteractionApplicationCommandAutocomplete:
 		data, ok := i.Data.(discordgo.ApplicationCommandInteractionData)
@@ -177,35 +124,43 @@ func route(i *discordgo.Interaction, c *call) (string, handler, error) {
 		}
 		name, opts := commandPath(data)
 		c.opts = opts
+		rt, known := slashRoutes()[name]
 		if i.Type == discordgo.InteractionApplicationCommandAutocomplete {
-			if name != "referral request" {
+			if !known || rt.complete == nil {
 				return "autocomplete " + name, (*Router).noChoices, nil
 			}
-			return "autocomplete " + name, (*Router).requestAutocomplete, nil
+			return "autocomplete " + name, rt.complete, nil
 		}
-		h, ok := commandRoutes[name]
-		if !ok {
+		if !known {
 			return name, nil, refusal(unknownCommand)
 		}
-		return name, h, nil
+		c.topic = rt.topic
+		if n, ok := opts.int("request"); ok && n > 0 {
+			c.request = n
+		}
+		c.target = opts.string("user")
+		return name, rt.run, nil
 	case discordgo.InteractionMessageComponent, discordgo.InteractionModalSubmit:
-		kind, raw := "button", ""
+		kind, raw, unknown := "button", "", unknownButton
 		switch d := i.Data.(type) {
 		case discordgo.MessageComponentInteractionData:
 			raw = d.CustomID
 		case discordgo.ModalSubmitInteractionData:
-			kind, raw = "modal", d.CustomID
+			kind, raw, unknown = "modal", d.CustomID, unknownModal
 		}
-		id, err := parseCustomID(raw)
-		h, ok := componentRoutes[id.Route]
-		if err != nil || !ok {
-			return kind + " unknown", nil, refusal(unknownButton)
+		id, rt, err := parseCustomID(raw)
+		if err != nil {
+			return kind + " unknown", nil, refusal(unknown)
 		}
-		c.id = id
-		if kind == "modal" && id.Route != routeVerifyModal {
-			return "modal request", h, nil
+		c.id, c.topic = id, rt.topic
+		if id.Pattern.idName() == "request" {
+			c.request = id.ID
 		}
-		return kind + " " + id.Route, h, nil
+		label := rt.label
+		if label == "" {
+			label = id.Pattern.literal()
+		}
+		return kind + " " + label, rt.handle, nil
 	}
 	return "unknown", nil, refusal(unknownCommand)
 }
@@ -213,6 +168,7 @@ func route(i *discordgo.Interaction, c *call) (string, handler, error) {
 const (
 	unknownCommand = "I don't know that command. The bot may have been updated; try again in a minute."
 	unknownButton  = "This button is no longer in use. Try the matching slash command instead."
+	unknownModal   = "This form is from an older version of the bot, so I couldn't read it and nothing was saved. Please start again with the slash command (for a request, /referral request)."
 )
 
 // interactionUser is who acted: the member in a server, the user in a DM.
@@ -232,35 +188,6 @@ func commandPath(data discordgo.ApplicationCommandInteractionData) (string, opti
 		opts = opts[0].Options
 	}
 	return name, newOptions(opts)
-}
-
-// refusalFor turns the store's refusals that a handler did not word itself
-// into a polite answer; "" means the error is not a refusal.
-func refusalFor(err error) string {
-	var transition referral.ErrTransition
-	switch {
-	case errors.Is(err, referral.ErrNotFound):
-		return "I couldn't find that. It may have been deleted; /referral status lists your requests."
-	case errors.Is(err, referral.ErrNotYours):
-		return "That belongs to someone else, so I left it alone."
-	case errors.Is(err, referral.ErrMovedOn):
-		return "Thanks, but this request has moved on, so there's nothing to do here."
-	case errors.Is(err, referral.ErrAlreadyDone):
-		return "Already done; nothing changed."
-	case errors.Is(err, referral.ErrTooManyOpen):
-		return "You have as many open requests as allowed. Withdraw one with /referral withdraw first."
-	case errors.Is(err, referral.ErrDuplicateJob):
-		return "You already have an open request for this job link; /referral status shows it."
-	case errors.Is(err, referral.ErrNotReferrer), errors.Is(err, referral.ErrNoReferrerHere):
-		return "You don't have a referrer profile in this server. Create one with /referrer join."
-	case errors.Is(err, referral.ErrWrongState), errors.As(err, &transition):
-		return "That isn't possible at the request's current stage; /referral status shows where it stands."
-	case errors.Is(err, referral.ErrSelfReferral):
-		return "You can't refer yourself."
-	case errors.Is(err, referral.ErrNothingToForget):
-		return "There's nothing stored about you, so nothing was deleted."
-	}
-	return ""
 }
 
 func (r *Router) now() time.Time {

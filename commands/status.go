@@ -11,7 +11,12 @@ import (
 )
 
 // statusCommand is /referral status: the caller's requests, newest first.
-func (r *Router) statusCommand(ctx context.Context, c *call) (*discordgo.InteractionResponse, error) {
+// Drafts are not requests: they live apart, for the Edit request button.
+func statusCommand() subcommand {
+	return subcommand{def: subcommandDef("status", "Your requests and where each one stands"), run: (*Router).status}
+}
+
+func (r *Router) status(ctx context.Context, c *call) (*discordgo.InteractionResponse, error) {
 	list, err := r.Store.StudentRequests(ctx, c.userID)
 	if err != nil {
 		return nil, err

@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -84,10 +85,8 @@ func adminButton(perms int64, customID string) *discordgo.Interaction {
 
 func TestTrustReferrersPageButtons(t *testing.T) {
 	h := newHarness(t)
-	for k := range 120 {
-		id := itoa(int64(1000 + k))
-		h.store.referrers[testGuild+"/"+id] = referral.Referrer{GuildID: testGuild, UserID: id, Status: referral.Active,
-			Capacity: 4, Companies: []referral.Company{{Name: strings.Repeat("Company ", 12)}}}
+	for k := range 40 {
+		h.join(itoa(int64(1000+k)), true, strings.Repeat("Company ", 6)+itoa(int64(k)))
 	}
 	resp := h.do(adminCall(discordgo.PermissionManageGuild, "referrers"))
 	mustEphemeral(t, resp)
@@ -96,7 +95,7 @@ func TestTrustReferrersPageButtons(t *testing.T) {
 		t.Fatalf("first page buttons = %+v; want Previous disabled, Next to page 2", btns)
 	}
 	for _, b := range btns {
-		if _, err := parseCustomID(b.CustomID); err != nil {
+		if _, _, err := parseCustomID(b.CustomID); err != nil {
 			t.Errorf("button %q custom_id %q does not parse", b.Label, b.CustomID)
 		}
 	}
@@ -115,25 +114,21 @@ func TestTrustReferrersPageButtons(t *testing.T) {
 		t.Errorf("past the end: buttons %+v; want Next disabled", b)
 	}
 
-	// Only admins may page.
-	calls := h.store.callCount()
+	// Only admins may page, and the store is not asked (noStore panics).
+	h.router.Store = noStore{}
 	refused := h.do(adminButton(discordgo.PermissionSendMessages, "admin/referrers/2"))
 	mustEphemeral(t, refused)
-	if !strings.Contains(refused.Data.Content, "Manage Server") || h.store.callCount() != calls {
-		t.Errorf("non-admin Next = %q with %d store calls; want a refusal and none", refused.Data.Content, h.store.callCount()-calls)
+	if !strings.Contains(refused.Data.Content, "Manage Server") || h.lastResult() != "button admin/referrers refused" {
+		t.Errorf("non-admin Next = %q (%s); want a refusal", refused.Data.Content, h.lastResult())
 	}
-}
-
-func acceptedFixture(h *harness) {
-	h.store.requests[5] = referral.Request{ID: 5, GuildID: testGuild, StudentID: testStudent, ReferrerID: testAlumnus,
-		State: referral.Accepted, AcceptedAt: testNow, Company: referral.Company{Key: "amazon", Name: "Amazon"},
-		Fields: referral.RequestFields{Role: "SDE Intern"}}
 }
 
 func TestTrustReportAskConfirm(t *testing.T) {
 	h := newHarness(t)
-	acceptedFixture(h)
-	ask := h.do(dmButton(testStudent, "report/ask/5"))
+	h.join("302", true, "Amazon") // the next referrer after a report
+	req := h.accepted()
+	id := itoa(req.ID)
+	ask := h.do(dmButton(testStudent, "report/ask/"+id))
 	mustEphemeral(t, ask)
 	if got := buttonLabels(ask.Data.Components); got != "Yes, report,Cancel" {
 		t.Errorf("ask buttons = %q", got)
@@ -141,24 +136,38 @@ func TestTrustReportAskConfirm(t *testing.T) {
 	if !strings.Contains(ask.Data.Content, "Report <@"+testAlumnus+">") || !strings.Contains(ask.Data.Content, "another referrer") {
 		t.Errorf("ask = %q", ask.Data.Content)
 	}
-	for _, id := range []string{"report/ask/5", "report/confirm/5"} {
-		r := h.do(dmButton(testAlumnus, id))
+	for _, cid := range []string{"report/ask/" + id, "report/confirm/" + id} {
+		r := h.do(dmButton(testAlumnus, cid))
 		mustEphemeral(t, r)
 		if !strings.Contains(r.Data.Content, "isn't yours") {
-			t.Errorf("%s by the referrer = %q; want a refusal", id, r.Data.Content)
+			t.Errorf("%s by the referrer = %q; want a refusal", cid, r.Data.Content)
 		}
 	}
-	if r := h.do(dmButton(testStudent, "report/cancel/5")); r.Type != discordgo.InteractionResponseUpdateMessage || !strings.Contains(r.Data.Content, "Not reported") {
+	if r := h.do(dmButton(testStudent, "report/cancel/"+id)); r.Type != discordgo.InteractionResponseUpdateMessage || !strings.Contains(r.Data.Content, "Not reported") {
 		t.Errorf("cancel = %q", r.Data.Content)
 	}
-	done := h.do(dmButton(testStudent, "report/confirm/5"))
+	done := h.do(dmButton(testStudent, "report/confirm/"+id))
 	if done.Type != discordgo.InteractionResponseUpdateMessage || !strings.Contains(done.Data.Content, "Reported") ||
 		!strings.Contains(done.Data.Content, "goes to another referrer") || len(buttons(done.Data.Components)) != 0 {
 		t.Errorf("confirm = type %d %q", done.Type, done.Data.Content)
 	}
 	mustNotPing(t, done.Data.AllowedMentions)
-	if again := h.do(dmButton(testStudent, "report/confirm/5")); !strings.Contains(again.Data.Content, "already reported") {
+	if again := h.do(dmButton(testStudent, "report/confirm/"+id)); !strings.Contains(again.Data.Content, "already reported") {
 		t.Errorf("second confirm = %q", again.Data.Content)
+	}
+	row, err := h.store.ReferrerProfile(context.Background(), testGuild, testAlumnus)
+	if err != nil || row.Referrer.Status != referral.Paused || row.Referrer.PauseReason != referral.PauseReported {
+		t.Errorf("reported referrer = %+v, %v; want paused by the report", row.Referrer, err)
+	}
+	if resp := h.do(slash(testAlumnus, "referrer", "resume")); !strings.Contains(resp.Data.Content, "only an admin can end this pause") {
+		t.Errorf("resume by a reported referrer = %q; want a refusal", resp.Data.Content)
+	}
+
+	// A request nobody accepted has no referrer to report.
+	waiting := h.request("202", "https://amazon.jobs/en/jobs/9")
+	h.do(slash("202", "referral", "withdraw", num("request", float64(waiting.ID))))
+	if r := h.do(dmButton("202", "report/ask/"+itoa(waiting.ID))); !strings.Contains(r.Data.Content, "this one has none") {
+		t.Errorf("report of a request without a referrer = %q", r.Data.Content)
 	}
 }
 

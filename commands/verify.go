@@ -26,20 +26,23 @@ type Mailer interface {
 	Send(m Mail, done func(error))
 }
 
-// Routes of the verification buttons and modal.
-const (
-	routeVerifyEnter = "verify/enter" // verify/enter/{codeID}: the Enter code button
-	routeVerifyModal = "verify/modal" // verify/modal/{codeID}: the modal it opens
-)
-
 // codeInput is the modal's text input.
 const codeInput = "code"
 
-// referrerVerify is /referrer verify email:. It mails a one-time code to a
+// verifyCommand is /referrer verify email:. It mails a one-time code to a
 // work address; the reply's Enter code button opens a modal to type it.
 // Only the domain is kept.
+func verifyCommand() subcommand {
+	return subcommand{
+		def: subcommandDef("verify", "Verify your work email to show \"verified @domain\" in offers",
+			stringOption("email", "Your work email address", true, 254)),
+		run:   (*Router).referrerVerify,
+		topic: aboutReferrer,
+	}
+}
+
 func (r *Router) referrerVerify(ctx context.Context, c *call) (*discordgo.InteractionResponse, error) {
-	if !r.SMTPEnabled || r.Mailer == nil {
+	if r.Mailer == nil {
 		return ephemeral("Email verification is not configured on this server, so I can't send you a code. An admin can approve you as a referrer with /referral-admin approve instead."), nil
 	}
 	if err := c.needGuild(); err != nil {
@@ -62,7 +65,7 @@ func (r *Router) referrerVerify(ctx context.Context, c *call) (*discordgo.Intera
 	case errors.As(err, &wait):
 		return nil, refusal(fmt.Sprintf("I sent you a code less than a minute ago; mail can take a moment (check your spam folder too). You can ask for a new one after %s.", dayTime(wait.Until, r.location())))
 	case err != nil:
-		return nil, referrerRefusal(err)
+		return nil, err
 	}
 
 	logger := r.logger()
@@ -100,7 +103,7 @@ func verificationMail(to, code, domain string) Mail {
 }
 
 func enterCodeButton(codeID int64) discordgo.Button {
-	return button("Enter code", customID{Route: routeVerifyEnter, ID: codeID}.String(), discordgo.PrimaryButton)
+	return button("Enter code", verifyEnter.with(codeID), discordgo.PrimaryButton)
 }
 
 // verifyEnter is the Enter code button: it opens the modal while the code
@@ -108,7 +111,7 @@ func enterCodeButton(codeID int64) discordgo.Button {
 func (r *Router) verifyEnter(ctx context.Context, c *call) (*discordgo.InteractionResponse, error) {
 	t, err := r.Store.VerificationStatus(ctx, c.id.ID, c.userID)
 	if err != nil {
-		return nil, verifyRefusal(err)
+		return nil, err
 	}
 	if err := r.usable(t); err != nil {
 		return nil, err
@@ -116,7 +119,7 @@ func (r *Router) verifyEnter(ctx context.Context, c *call) (*discordgo.Interacti
 	return &discordgo.InteractionResponse{
 		Type: discordgo.InteractionResponseModal,
 		Data: &discordgo.InteractionResponseData{
-			CustomID: customID{Route: routeVerifyModal, ID: t.ID}.String(),
+			CustomID: verifyModal.with(t.ID),
 			Title:    referral.Truncate("Verify @"+t.Domain, maxModalTitle),
 			Components: []discordgo.MessageComponent{discordgo.ActionsRow{Components: []discordgo.MessageComponent{
 				discordgo.TextInput{
@@ -162,7 +165,7 @@ func (r *Router) verifyModalSubmit(ctx context.Context, c *call) (*discordgo.Int
 	}
 	res, err := r.Store.CheckCode(ctx, c.id.ID, c.userID, code)
 	if err != nil {
-		return nil, verifyRefusal(err)
+		return nil, err
 	}
 	switch res.Outcome {
 	case referral.CodeVerified:
@@ -175,16 +178,6 @@ func (r *Router) verifyModalSubmit(ctx context.Context, c *call) (*discordgo.Int
 			dayTime(res.LockedUntil, r.location()))), nil
 	}
 	return ephemeral(codeExpired), nil
-}
-
-func verifyRefusal(err error) error {
-	switch {
-	case errors.Is(err, referral.ErrNotFound):
-		return refusal("This code isn't waiting any more: it was used, or your referrer profile was deleted. Run /referrer verify for a new one.")
-	case errors.Is(err, referral.ErrNotYours):
-		return refusal("This button belongs to someone else, so I did nothing.")
-	}
-	return err
 }
 
 // modalText reads one text input of a submitted modal; Discord sends
