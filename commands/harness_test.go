@@ -241,16 +241,16 @@ type noStore struct{ Store }
 // cases a real store cannot produce (a failing disk, say).
 type stubStore struct {
 	Store
-	saveDraft       func(context.Context, referral.DraftRequest) (int64, error)
+	submitRequest   func(context.Context, referral.RequestForm) (referral.SubmitResult, error)
 	companies       func(context.Context, string) ([]referral.Company, error)
 	studentRequests func(context.Context, string) ([]referral.Request, error)
 }
 
-func (s stubStore) SaveDraft(ctx context.Context, d referral.DraftRequest) (int64, error) {
-	if s.saveDraft != nil {
-		return s.saveDraft(ctx, d)
+func (s stubStore) SubmitRequest(ctx context.Context, in referral.RequestForm) (referral.SubmitResult, error) {
+	if s.submitRequest != nil {
+		return s.submitRequest(ctx, in)
 	}
-	return s.Store.SaveDraft(ctx, d)
+	return s.Store.SubmitRequest(ctx, in)
 }
 
 func (s stubStore) Companies(ctx context.Context, guildID string) ([]referral.Company, error) {

@@ -48,8 +48,8 @@ func (r *Router) referrerJoin(ctx context.Context, c *call) (*discordgo.Interact
 		GuildID:     c.guildID,
 		UserID:      c.userID,
 		Companies:   companies,
-		Roles:       strings.TrimSpace(c.opts.string("roles")),
-		School:      strings.TrimSpace(c.opts.string("school")),
+		Roles:       strings.TrimSpace(referral.CleanText(c.opts.string("roles"))),
+		School:      strings.TrimSpace(referral.CleanText(c.opts.string("school"))),
 		Capacity:    capacity,
 		MemberRoles: memberRoles,
 	})

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/bwmarrin/discordgo"
@@ -100,9 +99,9 @@ func (r *Router) request(ctx context.Context, c *call) (*discordgo.InteractionRe
 	if err := c.needGuild(); err != nil {
 		return nil, err
 	}
-	co := referral.NormalizeCompany(c.opts.string("company"))
-	if co.Key == "" || strings.TrimSpace(co.Name) == "" {
-		return nil, refusal("Which company? Type its name in the company option, for example Amazon.")
+	co, err := referral.ParseCompany(c.opts.string("company"))
+	if err != nil {
+		return nil, refusal(err.Error()) // written for users
 	}
 	name, err := r.companyName(ctx, c.guildID, co.Key)
 	if err != nil {
@@ -182,18 +181,10 @@ func (r *Router) editDraftButton(ctx context.Context, c *call) (*discordgo.Inter
 // requestModalSubmit checks the request; a bad one is kept as a draft.
 func (r *Router) requestModalSubmit(ctx context.Context, c *call) (*discordgo.InteractionResponse, error) {
 	data, _ := c.i.Data.(discordgo.ModalSubmitInteractionData)
-	fields := modalValues(data.Components).Clean()
-	draft := referral.DraftRequest{GuildID: c.guildID, StudentID: c.userID, Fields: fields, UpdatedAt: r.now()}
+	form := referral.RequestForm{GuildID: c.guildID, StudentID: c.userID, Fields: modalValues(data.Components)}
 	switch c.id.Pattern {
 	case modalDraft:
-		old, err := r.Store.Draft(ctx, c.id.ID)
-		if err != nil {
-			return nil, err
-		}
-		if old.StudentID != c.userID {
-			return nil, referral.ErrNotYours
-		}
-		draft.ID, draft.GuildID, draft.Company = old.ID, old.GuildID, old.Company
+		form.DraftID = c.id.ID // the store takes the draft's own server and company
 	default:
 		if err := c.needGuild(); err != nil {
 			return nil, err
@@ -202,58 +193,35 @@ func (r *Router) requestModalSubmit(ctx context.Context, c *call) (*discordgo.In
 		if err != nil {
 			return nil, err
 		}
-		draft.Company = referral.Company{Key: c.id.Company, Name: name.text}
+		form.Company = referral.Company{Key: c.id.Company, Name: name.text}
 	}
-
-	if problems := fields.Validate(); len(problems) > 0 {
-		id, err := r.Store.SaveDraft(ctx, draft)
-		if err != nil {
-			return nil, err
-		}
-		return problemsReply(problems, id), nil
-	}
-
-	sub, err := r.Store.CreateRequest(ctx, referral.NewRequest{
-		GuildID: draft.GuildID, StudentID: c.userID, Company: draft.Company, Fields: fields, DraftID: draft.ID,
-	})
+	// One store call: it validates, and either sends the request or keeps
+	// the form as a draft, in one transaction.
+	res, err := r.Store.SubmitRequest(ctx, form)
 	switch {
-	case errors.Is(err, referral.ErrTooManyOpen):
-		return r.keepAsDraft(ctx, draft, fmt.Sprintf("You already have %s open requests, the most allowed at once. "+
-			"Withdraw one you no longer need with /referral withdraw (/referral status lists their numbers), then press **Edit request** to send this one. "+
-			"It's saved as a draft meanwhile.", r.openCount(ctx, c.userID)))
-	case errors.Is(err, referral.ErrDuplicateJob):
-		return r.keepAsDraft(ctx, draft, "You already have an open request for this job link; /referral status shows it. "+
-			"If this is a different opening, press **Edit request** and use the link of that posting. It's saved as a draft meanwhile.")
 	case err != nil:
 		return nil, err
+	case res.Sent:
+		return requestPreview(res.Submission), nil
+	case len(res.Problems) > 0:
+		return problemsReply(res.Problems, res.DraftID), nil
+	case errors.Is(res.Refused, referral.ErrTooManyOpen):
+		return draftKept(res.DraftID, fmt.Sprintf("You already have %d open requests, the most allowed at once. "+
+			"Withdraw one you no longer need with /referral withdraw (/referral status lists their numbers), then press **Edit request** to send this one. "+
+			"It's saved as a draft meanwhile.", res.MaxOpen)), nil
+	case errors.Is(res.Refused, referral.ErrDuplicateJob):
+		return draftKept(res.DraftID, "You already have an open request for this job link; /referral status shows it. "+
+			"If this is a different opening, press **Edit request** and use the link of that posting. It's saved as a draft meanwhile."), nil
+	case res.Refused != nil:
+		return nil, res.Refused
 	}
-	return requestPreview(sub), nil
+	return nil, errors.New("submit request: the store neither sent nor kept it")
 }
 
-// openCount says how many open requests the student has, which is the
-// limit when the store refused one more; the store holds the policy.
-func (r *Router) openCount(ctx context.Context, studentID string) string {
-	reqs, err := r.Store.StudentRequests(ctx, studentID)
-	if err != nil {
-		return "the maximum number of"
-	}
-	n := 0
-	for _, req := range reqs {
-		switch req.State {
-		case referral.Waiting, referral.Offered, referral.Accepted: // what the limit counts
-			n++
-		}
-	}
-	return strconv.Itoa(n)
-}
-
-// keepAsDraft saves a request the store refused and explains what to do.
-func (r *Router) keepAsDraft(ctx context.Context, d referral.DraftRequest, msg string) (*discordgo.InteractionResponse, error) {
-	id, err := r.Store.SaveDraft(ctx, d)
-	if err != nil {
-		return nil, err
-	}
-	return ephemeral(msg, row(button("Edit request", draftEdit.with(id), discordgo.PrimaryButton))), nil
+// draftKept explains why a good request was kept as a draft, with the
+// button that reopens it.
+func draftKept(draftID int64, msg string) *discordgo.InteractionResponse {
+	return ephemeral(msg, row(button("Edit request", draftEdit.with(draftID), discordgo.PrimaryButton)))
 }
 
 // problemsReply lists what to fix, each with its tip, and the Edit button.

@@ -36,7 +36,9 @@ func TestInteractionUser(t *testing.T) {
 // ids but no token and no user text.
 func TestStoreErrorAnswersAndLogsSafely(t *testing.T) {
 	h := newHarness(t)
-	h.router.Store = stubStore{Store: h.store, saveDraft: func(context.Context, referral.DraftRequest) (int64, error) { return 0, errBoom }}
+	h.router.Store = stubStore{Store: h.store, submitRequest: func(context.Context, referral.RequestForm) (referral.SubmitResult, error) {
+		return referral.SubmitResult{}, errBoom
+	}}
 	bad := goodFields()
 	bad.Intro = "secret intro text"
 	resp := h.do(modalSubmit(testStudent, modalNewID("amazon"), bad))

@@ -35,7 +35,9 @@ type Store interface {
 
 	SaveDraft(ctx context.Context, d referral.DraftRequest) (int64, error)
 	Draft(ctx context.Context, id int64) (referral.DraftRequest, error)
-	CreateRequest(ctx context.Context, in referral.NewRequest) (referral.Submission, error)
+	// SubmitRequest validates a modal submit and, in one transaction,
+	// sends it or keeps it as a draft with its problems or refusal.
+	SubmitRequest(ctx context.Context, in referral.RequestForm) (referral.SubmitResult, error)
 	StudentRequests(ctx context.Context, studentID string) ([]referral.Request, error)
 	WithdrawRequest(ctx context.Context, studentID string, requestID int64) (referral.Request, error)
 	RecordOutcome(ctx context.Context, studentID string, requestID int64, o referral.Outcome) (referral.Request, error)
