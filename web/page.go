@@ -277,6 +277,10 @@ type chartLine struct {
 
 type chartDot struct{ X, Y int }
 
+// maxDotted is the most weeks whose points the lines mark; beyond it the
+// dots would crowd into a beaded line.
+const maxDotted = 26
+
 // The activity chart's geometry in SVG user units.
 const (
 	chartWidth  = 960
@@ -331,7 +335,9 @@ func buildChart(weeks []Week, loc *time.Location) chartView {
 		for j, s := range series {
 			py := y(s.get(w.Activity))
 			points[j] = append(points[j], fmt.Sprintf("%d,%d", center, py))
-			v.Lines[j].Dots = append(v.Lines[j].Dots, chartDot{X: center, Y: py})
+			if len(weeks) <= maxDotted {
+				v.Lines[j].Dots = append(v.Lines[j].Dots, chartDot{X: center, Y: py})
+			}
 		}
 	}
 	for j := range v.Lines {
