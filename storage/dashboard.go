@@ -85,7 +85,7 @@ const (
 // ending at now, all from one snapshot. The activity is the digest's: the
 // same events in the same calendar weeks of the store's time zone.
 func (s *Store) Dashboard(ctx context.Context, guildID string, period web.Period, now time.Time) (web.Data, error) {
-	loc := s.loc()
+	loc := s.loc
 	now = now.UTC()
 	d := web.Data{From: period.Since(now, loc), To: now}
 	q, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})

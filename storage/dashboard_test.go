@@ -40,7 +40,7 @@ func TestDashboardKeyMadeOnceAndKept(t *testing.T) {
 	}
 	s.Close()
 
-	again, err := Open(ctx, path)
+	again, err := Open(ctx, path, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +49,7 @@ func TestDashboardKeyMadeOnceAndKept(t *testing.T) {
 		t.Fatalf("DashboardKey after reopen = %x, %v; want the stored %x", k, err, keys[0])
 	}
 
-	other, err := Open(ctx, filepath.Join(t.TempDir(), "other.db"))
+	other, err := Open(ctx, filepath.Join(t.TempDir(), "other.db"), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +81,7 @@ func seedDashboard(t *testing.T) (*Store, *clock, map[string]string) {
 	if second == "" {
 		t.Fatalf("Amazon request offered to %q; want ann or ben", first)
 	}
-	if _, err := w.at(nov(2, 12)).s.AnswerOffer(ctx, pendingOffer(t, s, r1), first, false); err != nil {
+	if _, err := w.at(nov(2, 12)).s.AnswerOffer(ctx, pendingOfferID(t, s, r1), first, false); err != nil {
 		t.Fatalf("decline: %v", err)
 	}
 	w.at(nov(2, 14)).accept(r1, second) // 4 h after the request, its second offer
@@ -108,7 +108,7 @@ func seedDashboard(t *testing.T) (*Store, *clock, map[string]string) {
 	return s, clk, map[string]string{"accepter": second, "decliner": first}
 }
 
-func pendingOffer(t *testing.T, s *Store, requestID int64) int64 {
+func pendingOfferID(t *testing.T, s *Store, requestID int64) int64 {
 	t.Helper()
 	var id int64
 	if err := s.read.QueryRow(`SELECT id FROM offers WHERE request_id = ? AND state = 'pending'`, requestID).Scan(&id); err != nil {

@@ -74,16 +74,15 @@ var displayNames = map[string]string{
 func simulate(t *testing.T) (*storage.Store, time.Time) {
 	t.Helper()
 	ctx := context.Background()
-	s, err := storage.Open(ctx, filepath.Join(t.TempDir(), "dashboard.db"))
+	clk := &clock{t: time.Date(2026, 7, 6, 13, 0, 0, 0, time.UTC)}
+	s, err := storage.Open(ctx, filepath.Join(t.TempDir(), "dashboard.db"), storage.Options{Now: clk.Now, Location: newYork,
+		Policy: referral.Policy{OfferTimeout: 72 * time.Hour, ReferrerReminder: 96 * time.Hour,
+			Nudges: []time.Duration{7 * 24 * time.Hour, 14 * 24 * time.Hour}, RequestTTL: 30 * 24 * time.Hour,
+			MaxOpenPerStudent: 3, DefaultCapacity: 4, Retention: 180 * 24 * time.Hour}})
 	if err != nil {
 		t.Fatalf("storage.Open: %v", err)
 	}
 	t.Cleanup(func() { s.Close() })
-	clk := &clock{t: time.Date(2026, 7, 6, 13, 0, 0, 0, time.UTC)}
-	s.Now, s.Location = clk.Now, newYork
-	s.Policy = referral.Policy{OfferTimeout: 72 * time.Hour, ReferrerReminder: 96 * time.Hour,
-		Nudges: []time.Duration{7 * 24 * time.Hour, 14 * 24 * time.Hour}, RequestTTL: 30 * 24 * time.Hour,
-		MaxOpenPerStudent: 3, DefaultCapacity: 4, Retention: 180 * 24 * time.Hour}
 	w := &world{t: t, s: s, clk: clk, rng: rand.New(rand.NewPCG(16, 11)), offers: map[int64]string{}}
 
 	for _, g := range []string{guildID, otherGuild} {

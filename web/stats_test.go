@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/referralbot/referralbot/referral"
-	"github.com/referralbot/referralbot/storage"
 	"github.com/referralbot/referralbot/web"
 )
 
@@ -81,7 +80,7 @@ func TestDashboardMatchesStatsAndDigest(t *testing.T) {
 		history := d.Weeks[len(d.Weeks)-len(st.Week.History):]
 		for i, h := range st.Week.History {
 			w := history[i]
-			got := referral.WeekCounts{Week: storage.WeekKey(w.To, newYork), Requests: w.NewRequests, Submitted: w.Submitted, Interviews: w.Interviews, Offers: w.Offers}
+			got := referral.WeekCounts{Week: referral.WeekKey(w.To, newYork), Requests: w.NewRequests, Submitted: w.Submitted, Interviews: w.Interviews, Offers: w.Offers}
 			if got != h {
 				t.Errorf("at %v: chart week %d = %+v; want the digest chart's %+v", now, i, got, h)
 			}
