@@ -41,6 +41,8 @@ type Bot struct {
 	ready     chan struct{}
 	readyOnce sync.Once
 	httpAddr  atomic.Value // string
+
+	interactions *interactionsEndpoint // http mode; nil with the gateway
 }
 
 // Policy turns the configuration into the domain's lifecycle settings.
@@ -103,6 +105,12 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 		b.mailer = newMailer(cfg.SMTP, logger)
 		b.router.Mailer = b.mailer
 	}
+	if cfg.Discord.Interactions == config.InteractionsHTTP {
+		if b.interactions, err = newInteractionsEndpoint(cfg.Discord.PublicKey, b.router, logger, b.sender.poke); err != nil {
+			store.Close()
+			return nil, err
+		}
+	}
 	return b, nil
 }
 
@@ -149,6 +157,9 @@ func (b *Bot) Run(ctx context.Context) error {
 				b.logger.Error("http server failed", "err", err)
 			}
 		}()
+		if b.interactions != nil {
+			defer b.interactions.wait() // after Shutdown: no new ones come
+		}
 		defer func() {
 			sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer scancel()
@@ -157,37 +168,16 @@ func (b *Bot) Run(ctx context.Context) error {
 	}
 
 	registered := make(chan error, 1)
-	b.session.AddHandler(func(s *discordgo.Session, r *discordgo.Ready) {
-		b.connected.Store(true)
-		if r.Application != nil {
-			b.appID.Store(r.Application.ID)
+	if b.interactions != nil {
+		// http mode opens no gateway: interactions arrive as POSTs, and the
+		// outbox, role checks and registration are REST.
+		go func() { registered <- b.registerREST() }()
+	} else {
+		if err := b.openGateway(ctx, registered); err != nil {
+			return err
 		}
-		b.logger.Info("connected to discord", "user_id", r.User.ID, "guilds", len(r.Guilds))
-		b.readyOnce.Do(func() {
-			go func() { registered <- b.register(r.Application.ID) }()
-		})
-	})
-	b.session.AddHandler(func(s *discordgo.Session, r *discordgo.Resumed) {
-		b.connected.Store(true)
-		b.logger.Info("gateway session resumed")
-	})
-	b.session.AddHandler(func(s *discordgo.Session, d *discordgo.Disconnect) {
-		b.connected.Store(false)
-		b.logger.Warn("gateway disconnected; reconnecting")
-	})
-	b.session.AddHandler(func(s *discordgo.Session, i *discordgo.InteractionCreate) {
-		// Discord drops answers after 3 s: a handler stuck on a busy
-		// database gives up in time to still send the apology.
-		hctx, cancel := context.WithTimeout(ctx, 2500*time.Millisecond)
-		defer cancel()
-		b.router.Handle(hctx, s, i.Interaction)
-		b.sender.poke()
-	})
-
-	if err := b.session.Open(); err != nil {
-		return openError(err)
+		defer b.session.Close()
 	}
-	defer b.session.Close()
 
 	select {
 	case err := <-registered:
@@ -224,6 +214,42 @@ func (b *Bot) Run(ctx context.Context) error {
 	return nil
 }
 
+// openGateway connects the session; registration starts on the first
+// READY and reports on registered.
+func (b *Bot) openGateway(ctx context.Context, registered chan<- error) error {
+	b.session.AddHandler(func(s *discordgo.Session, r *discordgo.Ready) {
+		b.connected.Store(true)
+		if r.Application != nil {
+			b.appID.Store(r.Application.ID)
+		}
+		b.logger.Info("connected to discord", "user_id", r.User.ID, "guilds", len(r.Guilds))
+		b.readyOnce.Do(func() {
+			go func() { registered <- b.register(r.Application.ID) }()
+		})
+	})
+	b.session.AddHandler(func(s *discordgo.Session, r *discordgo.Resumed) {
+		b.connected.Store(true)
+		b.logger.Info("gateway session resumed")
+	})
+	b.session.AddHandler(func(s *discordgo.Session, d *discordgo.Disconnect) {
+		b.connected.Store(false)
+		b.logger.Warn("gateway disconnected; reconnecting")
+	})
+	b.session.AddHandler(func(s *discordgo.Session, i *discordgo.InteractionCreate) {
+		// Discord drops answers after 3 s: a handler stuck on a busy
+		// database gives up in time to still send the apology.
+		hctx, cancel := context.WithTimeout(ctx, 2500*time.Millisecond)
+		defer cancel()
+		b.router.Handle(hctx, s, i.Interaction)
+		b.sender.poke()
+	})
+
+	if err := b.session.Open(); err != nil {
+		return openError(err)
+	}
+	return nil
+}
+
 // register puts every command in the configured servers, or globally.
 func (b *Bot) register(appID string) error {
 	defs := commands.Definitions()
@@ -253,13 +279,16 @@ func (b *Bot) httpHandler() http.Handler {
 		switch {
 		case dbErr != nil:
 			http.Error(w, "database not answering", http.StatusServiceUnavailable)
-		case !b.connected.Load():
+		case b.interactions == nil && !b.connected.Load():
 			http.Error(w, "gateway not connected", http.StatusServiceUnavailable)
 		default:
 			w.Write([]byte("ok\n"))
 		}
 	})
 	mux.Handle("GET /metrics", b.metrics.handler())
+	if b.interactions != nil {
+		mux.Handle("POST "+b.cfg.HTTP.InteractionsPath, b.interactions)
+	}
 	return mux
 }
 
