@@ -168,16 +168,38 @@ func (b *Bot) Run(ctx context.Context) error {
 	}
 
 	registered := make(chan error, 1)
-	if b.interactions != nil {
-		// http mode opens no gateway: interactions arrive as POSTs, and the
-		// outbox, role checks and registration are REST.
-		go func() { registered <- b.registerREST() }()
-	} else {
-		if err := b.openGateway(ctx, registered); err != nil {
-			return err
+	b.session.AddHandler(func(s *discordgo.Session, r *discordgo.Ready) {
+		b.connected.Store(true)
+		if r.Application != nil {
+			b.appID.Store(r.Application.ID)
 		}
-		defer b.session.Close()
+		b.logger.Info("connected to discord", "user_id", r.User.ID, "guilds", len(r.Guilds))
+		b.readyOnce.Do(func() {
+			go func() { registered <- b.register(r.Application.ID) }()
+		})
+	})
+	b.session.AddHandler(func(s *discordgo.Session, r *discordgo.Resumed) {
+		b.connected.Store(true)
+		b.logger.Info("gateway session resumed")
+	})
+	b.session.AddHandler(func(s *discordgo.Session, d *discordgo.Disconnect) {
+		b.connected.Store(false)
+		b.logger.Warn("gateway disconnected; reconnecting")
+	})
+	b.session.AddHandler(func(s *discordgo.Session, i *discordgo.InteractionCreate) {
+		// Discord drops answers after 3 s: a handler stuck on a busy
+		// database gives up in time to still send the apology.
+		hctx, cancel := context.WithTimeout(ctx, 2500*time.Millisecond)
+		defer cancel()
+		b.router.Handle(hctx, s, i.Interaction)
+		b.sender.poke()
+	})
+
+	// In http mode nothing opens the gateway, so the handlers above stay idle.
+	if err := b.connect(registered); err != nil {
+		return err
 	}
+	defer b.session.Close()
 
 	select {
 	case err := <-registered:
@@ -211,42 +233,6 @@ func (b *Bot) Run(ctx context.Context) error {
 	b.logger.Info("referralbot running", "commands", len(commands.Definitions()))
 	<-ctx.Done()
 	b.logger.Info("shutting down")
-	return nil
-}
-
-// openGateway connects the session; registration starts on the first
-// READY and reports on registered.
-func (b *Bot) openGateway(ctx context.Context, registered chan<- error) error {
-	b.session.AddHandler(func(s *discordgo.Session, r *discordgo.Ready) {
-		b.connected.Store(true)
-		if r.Application != nil {
-			b.appID.Store(r.Application.ID)
-		}
-		b.logger.Info("connected to discord", "user_id", r.User.ID, "guilds", len(r.Guilds))
-		b.readyOnce.Do(func() {
-			go func() { registered <- b.register(r.Application.ID) }()
-		})
-	})
-	b.session.AddHandler(func(s *discordgo.Session, r *discordgo.Resumed) {
-		b.connected.Store(true)
-		b.logger.Info("gateway session resumed")
-	})
-	b.session.AddHandler(func(s *discordgo.Session, d *discordgo.Disconnect) {
-		b.connected.Store(false)
-		b.logger.Warn("gateway disconnected; reconnecting")
-	})
-	b.session.AddHandler(func(s *discordgo.Session, i *discordgo.InteractionCreate) {
-		// Discord drops answers after 3 s: a handler stuck on a busy
-		// database gives up in time to still send the apology.
-		hctx, cancel := context.WithTimeout(ctx, 2500*time.Millisecond)
-		defer cancel()
-		b.router.Handle(hctx, s, i.Interaction)
-		b.sender.poke()
-	})
-
-	if err := b.session.Open(); err != nil {
-		return openError(err)
-	}
 	return nil
 }
 

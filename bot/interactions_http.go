@@ -234,6 +234,20 @@ func (h *httpResponder) expire() bool {
 	return true
 }
 
+// connect opens the gateway, whose first READY starts registration, or in
+// http mode registers at once and opens nothing: interactions arrive as
+// POSTs, and the outbox, role checks and registration are REST.
+func (b *Bot) connect(registered chan<- error) error {
+	if b.interactions == nil {
+		if err := b.session.Open(); err != nil {
+			return openError(err)
+		}
+		return nil
+	}
+	go func() { registered <- b.registerREST() }()
+	return nil
+}
+
 // registerREST registers the commands without a gateway READY to learn
 // the application id from: GET /oauth2/applications/@me answers it for the
 // bot token.
