@@ -43,6 +43,8 @@ type Bot struct {
 	ready     chan struct{}
 	readyOnce sync.Once
 	httpAddr  atomic.Value // string
+
+	interactions *interactionsEndpoint // http mode; nil with the gateway
 }
 
 // Policy turns the configuration into the domain's lifecycle settings.
@@ -111,6 +113,12 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 		b.mailer = newMailer(cfg.SMTP, logger)
 		b.router.Mailer = b.mailer
 	}
+	if cfg.Discord.Interactions == config.InteractionsHTTP {
+		if b.interactions, err = newInteractionsEndpoint(cfg.Discord.PublicKey, b.router, logger, b.sender.poke); err != nil {
+			store.Close()
+			return nil, err
+		}
+	}
 	return b, nil
 }
 
@@ -158,6 +166,9 @@ func (b *Bot) Run(ctx context.Context) error {
 				b.logger.Error("http server failed", "err", err)
 			}
 		}()
+		if b.interactions != nil {
+			defer b.interactions.wait() // after Shutdown: no new ones come
+		}
 		defer func() {
 			sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer scancel()
@@ -203,8 +214,9 @@ func (b *Bot) Run(ctx context.Context) error {
 		b.sender.poke()
 	})
 
-	if err := b.session.Open(); err != nil {
-		return openError(err)
+	// In http mode nothing opens the gateway, so the handlers above stay idle.
+	if err := b.connect(registered); err != nil {
+		return err
 	}
 	defer func() {
 		b.closing.Store(true)
@@ -284,13 +296,16 @@ func (b *Bot) httpHandler() http.Handler {
 		switch {
 		case dbErr != nil:
 			http.Error(w, "database not answering", http.StatusServiceUnavailable)
-		case !b.connected.Load():
+		case b.interactions == nil && !b.connected.Load():
 			http.Error(w, "gateway not connected", http.StatusServiceUnavailable)
 		default:
 			w.Write([]byte("ok\n"))
 		}
 	})
 	mux.Handle("GET /metrics", b.metrics.handler())
+	if b.interactions != nil {
+		mux.Handle("POST "+b.cfg.HTTP.InteractionsPath, b.interactions)
+	}
 	return mux
 }
 

@@ -29,6 +29,9 @@ type Interaction struct {
 func (i *Interaction) Response(ctx context.Context) (*Response, error) {
 	return waitFor(ctx, i.s, func() (*Response, bool, error) {
 		it, err := i.lookupLocked()
+		if err == nil && it.resp == nil && it.failed != "" {
+			err = fmt.Errorf("discordtest: interaction %s (%s) failed: %s", it.id, it.label, it.failed)
+		}
 		if err != nil || it.resp == nil {
 			return nil, false, err
 		}
@@ -42,6 +45,9 @@ func (i *Interaction) Response(ctx context.Context) (*Response, error) {
 func (i *Interaction) Original(ctx context.Context) (*Message, error) {
 	return waitFor(ctx, i.s, func() (*Message, bool, error) {
 		it, err := i.lookupLocked()
+		if err == nil && it.resp == nil && it.failed != "" {
+			err = fmt.Errorf("discordtest: interaction %s (%s) failed: %s", it.id, it.label, it.failed)
+		}
 		if err != nil || it.resp == nil {
 			return nil, false, err
 		}
@@ -110,6 +116,8 @@ func (s *Server) followupsLocked(it *interactionRec) []*Message {
 func (s *Server) noAnswerLocked(it *interactionRec, what string) string {
 	msg := fmt.Sprintf("wait for the %s to interaction %s (%s)", what, it.id, it.label)
 	switch {
+	case it.failed != "":
+		msg += ": " + it.failed
 	case it.deliveredAt.IsZero():
 		msg += ": not yet delivered to the bot (gateway down?)"
 	case it.resp == nil:

@@ -125,6 +125,7 @@ func (s *Server) serveGateway(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.conns[c] = struct{}{}
+	s.gatewayConns++
 	s.wg.Add(1)
 	interval := s.HeartbeatInterval
 	go c.writeLoop(&s.wg)

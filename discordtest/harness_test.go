@@ -34,9 +34,9 @@ const (
 
 // newWorld starts a fake with one guild (#general, #digest, an Admin
 // role) and two members, alice and bob.
-func newWorld(t *testing.T) *Server {
+func newWorld(t *testing.T, opts ...ServerOption) *Server {
 	t.Helper()
-	s, err := New()
+	s, err := New(opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

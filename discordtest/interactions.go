@@ -29,6 +29,8 @@ type interactionRec struct {
 	payload                    wireInteraction
 	resp                       *responseRec
 	lastErr                    string // the last refused callback, for wait errors
+	httpPending                bool   // http mode: POSTed, answer not yet applied
+	failed                     string // http mode: why the interaction failed; no answer can come
 	originalID                 string // the message @original refers to
 	originalEdits              int    // its edits when acknowledged with type 6
 	followups                  []string
@@ -160,6 +162,16 @@ func (s *Server) userAction(ctx context.Context, what string, prepare func() (*i
 			return nil, false, nil
 		case err != nil:
 			return nil, false, fmt.Errorf("discordtest: %s: %w", what, err)
+		case s.httpMode && s.closed:
+			return nil, false, ErrClosed
+		case s.httpMode && len(s.endpoints) == 0:
+			waiting = "no interactions endpoint is set (SetInteractionEndpoints)"
+			return nil, false, nil
+		case s.httpMode:
+			s.recordInteractionLocked(rec)
+			s.wg.Add(1) // under the lock and not closed: Close waits for it
+			go s.deliver(s.prepareDeliveryLocked(rec))
+			return &Interaction{ID: rec.id, Token: rec.token, s: s}, true, nil
 		case s.current == nil:
 			waiting = "no bot is connected to the gateway"
 			if s.gatewayErr != "" {
@@ -173,6 +185,12 @@ func (s *Server) userAction(ctx context.Context, what string, prepare func() (*i
 }
 
 func (s *Server) sendInteractionLocked(rec *interactionRec) {
+	s.recordInteractionLocked(rec)
+	s.dispatchLocked(s.current, "INTERACTION_CREATE", rec.payload, rec.id)
+}
+
+// recordInteractionLocked gives rec its id and token and logs it.
+func (s *Server) recordInteractionLocked(rec *interactionRec) {
 	rec.id = s.newIDLocked()
 	rec.token = "aW50ZXJhY3Rpb246" + rec.id + ":" + randomHex(24)
 	rec.deadline = s.InteractionDeadline
@@ -191,7 +209,6 @@ func (s *Server) sendInteractionLocked(rec *interactionRec) {
 	}[rec.typ]
 	s.addEventLocked(Event{Kind: kind, UserID: rec.userID, ChannelID: rec.channelID, GuildID: rec.guildID,
 		Summary: fmt.Sprintf("@%s %s", s.usernameLocked(rec.userID), rec.label)})
-	s.dispatchLocked(s.current, "INTERACTION_CREATE", rec.payload, rec.id)
 }
 
 func (s *Server) markDeliveredLocked(interactionID string) {

@@ -187,6 +187,9 @@ func (s *Server) handleREST(r *http.Request, rel string, isAPI bool, auth string
 	if res, hit := s.takeFault(r.Method, rel); hit {
 		return res
 	}
+	if strings.HasPrefix(rel, "/webhooks/") {
+		s.awaitHTTPAnswer(r, rel)
+	}
 	if _, pattern := s.api.Handler(r); pattern == "" {
 		return notFound(0, "404: Not Found", "the fake has no route "+r.Method+" "+rel)
 	}
@@ -248,12 +251,17 @@ type payload struct {
 }
 
 func readPayload(r *http.Request) (payload, error) {
-	mt, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return readBody(r.Header.Get("Content-Type"), r.Body)
+}
+
+// readBody reads a request body, or a bot's HTTP answer to an interaction.
+func readBody(contentType string, body io.Reader) (payload, error) {
+	mt, params, _ := mime.ParseMediaType(contentType)
 	if mt != "multipart/form-data" {
-		b, err := io.ReadAll(r.Body)
+		b, err := io.ReadAll(body)
 		return payload{json: b}, err
 	}
-	mr := multipart.NewReader(r.Body, params["boundary"])
+	mr := multipart.NewReader(body, params["boundary"])
 	var p payload
 	type indexed struct {
 		n int
@@ -338,7 +346,7 @@ func (s *Server) getApplication(*http.Request) result {
 	defer s.mu.Unlock()
 	bot := s.wireUserLocked(s.bot.ID)
 	return ok(map[string]any{"id": s.appID, "name": s.bot.Username, "description": "", "bot_public": false,
-		"bot_require_code_grant": false, "flags": 0, "bot": bot, "owner": nil, "verify_key": randomHex(32)})
+		"bot_require_code_grant": false, "flags": 0, "bot": bot, "owner": nil, "verify_key": s.PublicKey()})
 }
 
 func (s *Server) createDM(r *http.Request) result {

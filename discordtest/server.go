@@ -3,7 +3,9 @@
 // client. Tests act as users (slash commands, buttons, modals) and read back
 // what the bot did (replies, DMs, channel posts, command registrations),
 // with faults to inject: failures, rate limits, closed DMs, dropped
-// gateways and slow responses.
+// gateways and slow responses. With WithHTTPInteractions it delivers
+// interactions as signed POSTs to the bot's endpoints instead of over the
+// gateway.
 //
 // Point a discordgo session at it with an http.Client whose transport
 // rewrites https://discord.com to URL(); the gateway address comes from
@@ -28,6 +30,7 @@ package discordtest
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -116,10 +119,24 @@ type Server struct {
 	current    *gwSession // where new dispatches go
 	conns      map[*gwConn]struct{}
 	gatewayErr string // last refusal, for error messages
+
+	gatewayConns int // websocket connections ever opened
+
+	// http mode (WithHTTPInteractions)
+	httpMode     bool
+	endpoints    []string
+	nextEndpoint int
+	sigFaults    []SignatureFault
+	signer       ed25519.PrivateKey
+	client       *http.Client
 }
 
 // New starts a fake Discord on 127.0.0.1 with a random port.
-func New() (*Server, error) {
+func New(opts ...ServerOption) (*Server, error) {
+	_, signer, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("discordtest: signing key: %w", err)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("discordtest: listen: %w", err)
@@ -145,6 +162,11 @@ func New() (*Server, error) {
 		tokens:              map[string]*interactionRec{},
 		sessions:            map[string]*gwSession{},
 		conns:               map[*gwConn]struct{}{},
+		signer:              signer,
+		client:              &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}}, // no proxy: endpoints are local
+	}
+	for _, o := range opts {
+		o(s)
 	}
 	// Modern applications share their ID with their bot user.
 	s.appID = "1100000000000000001"
@@ -206,6 +228,7 @@ func (s *Server) Close() {
 	s.mu.Unlock()
 
 	_ = s.srv.Close()
+	s.client.CloseIdleConnections()
 	for _, c := range conns {
 		_ = c.ws.Close()
 	}
