@@ -10,8 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/referralbot/referralbot/dashboard"
 	"github.com/referralbot/referralbot/referral"
-	"github.com/referralbot/referralbot/web"
 )
 
 // The dashboard's queries. They read the events and rows as they are;
@@ -84,10 +84,10 @@ const (
 // Dashboard is a server's numbers for the web dashboard over the period
 // ending at now, all from one snapshot. The activity is the digest's: the
 // same events in the same calendar weeks of the store's time zone.
-func (s *Store) Dashboard(ctx context.Context, guildID string, period web.Period, now time.Time) (web.Data, error) {
+func (s *Store) Dashboard(ctx context.Context, guildID string, period dashboard.Period, now time.Time) (dashboard.Data, error) {
 	loc := s.loc
 	now = now.UTC()
-	d := web.Data{From: period.Since(now, loc), To: now}
+	d := dashboard.Data{From: period.Since(now, loc), To: now}
 	q, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return d, fmt.Errorf("dashboard: %w", err)
@@ -110,7 +110,7 @@ func (s *Store) Dashboard(ctx context.Context, guildID string, period web.Period
 		return d, fmt.Errorf("dashboard: %w", err)
 	}
 	err = eachRow(ctx, q, qDashWaiting, []any{guildID}, func(rows *sql.Rows) error {
-		var w web.Waiting
+		var w dashboard.Waiting
 		var since int64
 		err := rows.Scan(&w.Company, &w.Requests, &since, &w.Referrers)
 		w.Since = time.UnixMilli(since).UTC()
@@ -127,7 +127,7 @@ func (s *Store) Dashboard(ctx context.Context, guildID string, period web.Period
 }
 
 // addEvents adds n events of one kind to the activity.
-func addEvents(a *web.Activity, what string, n int) {
+func addEvents(a *dashboard.Activity, what string, n int) {
 	switch what {
 	case "created":
 		a.NewRequests += n
@@ -146,7 +146,7 @@ func addEvents(a *web.Activity, what string, n int) {
 
 // reach adds n requests whose furthest step is step to a funnel: they
 // count for every step up to it.
-func reach(f *web.Funnel, step, n int) {
+func reach(f *dashboard.Funnel, step, n int) {
 	for i, c := range []*int{&f.Requests, &f.Offered, &f.Accepted, &f.Submitted, &f.Screens, &f.Interviews, &f.Offers} {
 		if i <= step {
 			*c += n
@@ -154,8 +154,8 @@ func reach(f *web.Funnel, step, n int) {
 	}
 }
 
-func dashFunnel(ctx context.Context, q querier, d *web.Data, guildID string, from any) error {
-	byKey := map[string]*web.CompanyFunnel{}
+func dashFunnel(ctx context.Context, q querier, d *dashboard.Data, guildID string, from any) error {
+	byKey := map[string]*dashboard.CompanyFunnel{}
 	var keys []string
 	err := eachRow(ctx, q, qDashFunnel, []any{guildID, from, ms(d.To)}, func(rows *sql.Rows) error {
 		var key, name string
@@ -165,7 +165,7 @@ func dashFunnel(ctx context.Context, q querier, d *web.Data, guildID string, fro
 		}
 		c := byKey[key]
 		if c == nil {
-			c = &web.CompanyFunnel{Company: name}
+			c = &dashboard.CompanyFunnel{Company: name}
 			byKey[key] = c
 			keys = append(keys, key)
 		}
@@ -197,7 +197,7 @@ func dashFunnel(ctx context.Context, q querier, d *web.Data, guildID string, fro
 
 // dashWeeks counts the chart's n windows, oldest first: window i (counted
 // back from now) is seven calendar days in loc, the digest's weeks.
-func dashWeeks(ctx context.Context, q querier, guildID string, now time.Time, loc *time.Location, n int) ([]web.Week, error) {
+func dashWeeks(ctx context.Context, q querier, guildID string, now time.Time, loc *time.Location, n int) ([]dashboard.Week, error) {
 	local := now.In(loc)
 	bounds := make([]time.Time, n+1) // bounds[i] ends window i, bounds[i+1] starts it
 	bounds[0] = now
@@ -211,7 +211,7 @@ func dashWeeks(ctx context.Context, q querier, guildID string, now time.Time, lo
 		}
 	}
 	args = append(args, guildID, ms(bounds[n]), ms(now))
-	counts := make([]web.Activity, n)
+	counts := make([]dashboard.Activity, n)
 	err := eachRow(ctx, q, fmt.Sprintf(qDashWeeks, cases.String(), n-1), args, func(rows *sql.Rows) error {
 		var i, c int
 		var what string
@@ -226,9 +226,9 @@ func dashWeeks(ctx context.Context, q querier, guildID string, now time.Time, lo
 	if err != nil {
 		return nil, err
 	}
-	weeks := make([]web.Week, n)
+	weeks := make([]dashboard.Week, n)
 	for i := range n {
-		weeks[n-1-i] = web.Week{From: bounds[i+1], To: bounds[i], Activity: counts[i]}
+		weeks[n-1-i] = dashboard.Week{From: bounds[i+1], To: bounds[i], Activity: counts[i]}
 	}
 	return weeks, nil
 }
@@ -245,11 +245,11 @@ func dashMedian(ctx context.Context, q querier, query, guildID string, from, to 
 	return median(waits), len(waits), err
 }
 
-func dashReferrers(ctx context.Context, q querier, guildID string, from any, now time.Time) ([]web.Referrer, error) {
-	var list []web.Referrer
-	byUser := map[string]*web.Referrer{}
+func dashReferrers(ctx context.Context, q querier, guildID string, from any, now time.Time) ([]dashboard.Referrer, error) {
+	var list []dashboard.Referrer
+	byUser := map[string]*dashboard.Referrer{}
 	err := eachRow(ctx, q, qDashReferrers, []any{ms(now.Add(-referral.CapacityWindow)), guildID}, func(rows *sql.Rows) error {
-		var r web.Referrer
+		var r dashboard.Referrer
 		var reason string
 		var paused sql.NullInt64
 		var joined int64
@@ -309,7 +309,7 @@ func dashReferrers(ctx context.Context, q querier, guildID string, from any, now
 	}
 	// Who needs an admin first (reported, then pending), then who carries
 	// the load.
-	rank := func(r web.Referrer) int {
+	rank := func(r dashboard.Referrer) int {
 		switch {
 		case r.OpenReports > 0 || r.Reported:
 			return 0

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/referralbot/referralbot/dashboard"
 	"github.com/referralbot/referralbot/referral"
-	"github.com/referralbot/referralbot/web"
 )
 
 func TestDashboardKeyMadeOnceAndKept(t *testing.T) {
@@ -121,7 +121,7 @@ func TestDashboardFromSeededDatabase(t *testing.T) {
 	s, _, who := seedDashboard(t)
 	ctx := context.Background()
 	now := nov(16, 9)
-	d, err := s.Dashboard(ctx, "g1", web.Last4Weeks, now)
+	d, err := s.Dashboard(ctx, "g1", dashboard.Last4Weeks, now)
 	if err != nil {
 		t.Fatalf("Dashboard: %v", err)
 	}
@@ -130,32 +130,32 @@ func TestDashboardFromSeededDatabase(t *testing.T) {
 	}
 	// r1 was offered twice (a decline, then an accept) and counts once;
 	// r2 was rejected after its referral; g2's request is not counted.
-	if want := (web.Funnel{Requests: 5, Offered: 2, Accepted: 2, Submitted: 2, Screens: 1, Interviews: 1}); d.Funnel != want {
+	if want := (dashboard.Funnel{Requests: 5, Offered: 2, Accepted: 2, Submitted: 2, Screens: 1, Interviews: 1}); d.Funnel != want {
 		t.Errorf("funnel = %+v; want %+v", d.Funnel, want)
 	}
-	if want := (web.Activity{NewRequests: 5, Matched: 2, Submitted: 2, Screens: 1, Interviews: 1}); d.Activity != want {
+	if want := (dashboard.Activity{NewRequests: 5, Matched: 2, Submitted: 2, Screens: 1, Interviews: 1}); d.Activity != want {
 		t.Errorf("activity = %+v; want %+v", d.Activity, want)
 	}
-	wantCompanies := []web.CompanyFunnel{
-		{Company: "Stripe", Funnel: web.Funnel{Requests: 2}},
-		{Company: "Amazon", Funnel: web.Funnel{Requests: 1, Offered: 1, Accepted: 1, Submitted: 1, Screens: 1, Interviews: 1}},
-		{Company: "Apple", Funnel: web.Funnel{Requests: 1, Offered: 1, Accepted: 1, Submitted: 1}},
-		{Company: "Meta", Funnel: web.Funnel{Requests: 1}},
+	wantCompanies := []dashboard.CompanyFunnel{
+		{Company: "Stripe", Funnel: dashboard.Funnel{Requests: 2}},
+		{Company: "Amazon", Funnel: dashboard.Funnel{Requests: 1, Offered: 1, Accepted: 1, Submitted: 1, Screens: 1, Interviews: 1}},
+		{Company: "Apple", Funnel: dashboard.Funnel{Requests: 1, Offered: 1, Accepted: 1, Submitted: 1}},
+		{Company: "Meta", Funnel: dashboard.Funnel{Requests: 1}},
 	}
 	if !reflect.DeepEqual(d.Companies, wantCompanies) {
 		t.Errorf("companies = %+v; want %+v", d.Companies, wantCompanies)
 	}
-	if len(d.Weeks) != web.Last4Weeks.ChartWeeks() {
-		t.Fatalf("chart has %d weeks; want %d", len(d.Weeks), web.Last4Weeks.ChartWeeks())
+	if len(d.Weeks) != dashboard.Last4Weeks.ChartWeeks() {
+		t.Fatalf("chart has %d weeks; want %d", len(d.Weeks), dashboard.Last4Weeks.ChartWeeks())
 	}
 	last, prev := d.Weeks[len(d.Weeks)-1], d.Weeks[len(d.Weeks)-2]
 	if !last.From.Equal(nov(9, 9)) || !last.To.Equal(now) || !prev.From.Equal(nov(2, 9)) || !prev.To.Equal(nov(9, 9)) {
 		t.Errorf("last weeks = %v..%v, %v..%v; want the digest's windows ending at 16 and 9 Nov 09:00", prev.From, prev.To, last.From, last.To)
 	}
-	if want := (web.Activity{NewRequests: 4, Matched: 1, Submitted: 1, Interviews: 1}); last.Activity != want {
+	if want := (dashboard.Activity{NewRequests: 4, Matched: 1, Submitted: 1, Interviews: 1}); last.Activity != want {
 		t.Errorf("last week = %+v; want %+v", last.Activity, want)
 	}
-	if want := (web.Activity{NewRequests: 1, Matched: 1, Submitted: 1, Screens: 1}); prev.Activity != want {
+	if want := (dashboard.Activity{NewRequests: 1, Matched: 1, Submitted: 1, Screens: 1}); prev.Activity != want {
 		t.Errorf("week before = %+v; want %+v", prev.Activity, want)
 	}
 	// Accepts after 4 h and 1 h; first outcomes 48 h and 24 h after submission.
@@ -165,13 +165,13 @@ func TestDashboardFromSeededDatabase(t *testing.T) {
 	if d.MedianOutcome != 36*time.Hour || d.Outcomes != 2 {
 		t.Errorf("median first outcome = %v over %d; want 36h over 2", d.MedianOutcome, d.Outcomes)
 	}
-	wantWaiting := []web.Waiting{{Company: "Stripe", Requests: 2, Since: nov(12, 10)}, {Company: "Meta", Requests: 1, Since: nov(11, 10)}}
+	wantWaiting := []dashboard.Waiting{{Company: "Stripe", Requests: 2, Since: nov(12, 10)}, {Company: "Meta", Requests: 1, Since: nov(11, 10)}}
 	if !reflect.DeepEqual(d.Waiting, wantWaiting) {
 		t.Errorf("waiting = %+v; want %+v", d.Waiting, wantWaiting)
 	}
 
 	// Reported first, then pending, then by work done.
-	wantReferrers := []web.Referrer{
+	wantReferrers := []dashboard.Referrer{
 		{UserID: "cy", Status: "paused", Reported: true, Capacity: 4, Used: 1, Asked: 1, Accepted: 1, Submitted: 1, LastActive: nov(10, 12), OpenReports: 1},
 		{UserID: "dee", Status: "pending", Capacity: 4, LastActive: nov(1, 12)},
 		{UserID: who["accepter"], Status: "active", Capacity: 4, Used: 1, Asked: 1, Accepted: 1, Submitted: 1, LastActive: nov(3, 10)},
@@ -186,18 +186,18 @@ func TestDashboardPeriods(t *testing.T) {
 	s, _, _ := seedDashboard(t)
 	ctx := context.Background()
 	later := nov(16, 9).AddDate(0, 0, 21) // 7 Dec: the last 4 weeks start 9 Nov 09:00
-	all := web.Funnel{Requests: 5, Offered: 2, Accepted: 2, Submitted: 2, Screens: 1, Interviews: 1}
-	allActivity := web.Activity{NewRequests: 5, Matched: 2, Submitted: 2, Screens: 1, Interviews: 1}
+	all := dashboard.Funnel{Requests: 5, Offered: 2, Accepted: 2, Submitted: 2, Screens: 1, Interviews: 1}
+	allActivity := dashboard.Activity{NewRequests: 5, Matched: 2, Submitted: 2, Screens: 1, Interviews: 1}
 	tests := []struct {
-		period   web.Period
-		funnel   web.Funnel
-		activity web.Activity
+		period   dashboard.Period
+		funnel   dashboard.Funnel
+		activity dashboard.Activity
 	}{
 		// r1 was made before 9 Nov, so its interview on 9 Nov counts as
 		// activity but not in the funnel of the period's requests.
-		{web.Last4Weeks, web.Funnel{Requests: 4, Offered: 1, Accepted: 1, Submitted: 1}, web.Activity{NewRequests: 4, Matched: 1, Submitted: 1, Interviews: 1}},
-		{web.Last12Weeks, all, allActivity},
-		{web.AllTime, all, allActivity},
+		{dashboard.Last4Weeks, dashboard.Funnel{Requests: 4, Offered: 1, Accepted: 1, Submitted: 1}, dashboard.Activity{NewRequests: 4, Matched: 1, Submitted: 1, Interviews: 1}},
+		{dashboard.Last12Weeks, all, allActivity},
+		{dashboard.AllTime, all, allActivity},
 	}
 	for _, tt := range tests {
 		d, err := s.Dashboard(ctx, "g1", tt.period, later)
@@ -211,7 +211,7 @@ func TestDashboardPeriods(t *testing.T) {
 			t.Errorf("Dashboard(%s) chart has %d weeks; want %d", tt.period, len(d.Weeks), tt.period.ChartWeeks())
 		}
 		if n := tt.period.Weeks(); n > 0 {
-			var sum web.Activity
+			var sum dashboard.Activity
 			for _, w := range d.Weeks[len(d.Weeks)-n:] {
 				sum = addActivity(sum, w.Activity)
 			}
@@ -221,14 +221,14 @@ func TestDashboardPeriods(t *testing.T) {
 		}
 	}
 	// A server with nothing shows zeros, not an error.
-	d, err := s.Dashboard(ctx, "g-empty", web.AllTime, later)
-	if err != nil || d.Funnel != (web.Funnel{}) || d.Activity != (web.Activity{}) || len(d.Companies) != 0 || len(d.Referrers) != 0 || len(d.Weeks) != 52 {
+	d, err := s.Dashboard(ctx, "g-empty", dashboard.AllTime, later)
+	if err != nil || d.Funnel != (dashboard.Funnel{}) || d.Activity != (dashboard.Activity{}) || len(d.Companies) != 0 || len(d.Referrers) != 0 || len(d.Weeks) != 52 {
 		t.Errorf("Dashboard(empty server) = %+v, %v; want zeros and 52 empty weeks", d, err)
 	}
 }
 
-func addActivity(a, b web.Activity) web.Activity {
-	return web.Activity{NewRequests: a.NewRequests + b.NewRequests, Matched: a.Matched + b.Matched, Submitted: a.Submitted + b.Submitted,
+func addActivity(a, b dashboard.Activity) dashboard.Activity {
+	return dashboard.Activity{NewRequests: a.NewRequests + b.NewRequests, Matched: a.Matched + b.Matched, Submitted: a.Submitted + b.Submitted,
 		Screens: a.Screens + b.Screens, Interviews: a.Interviews + b.Interviews, Offers: a.Offers + b.Offers}
 }
 

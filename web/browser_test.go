@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/referralbot/referralbot/dashboard"
 	"net/http/httptest"
 	"net/url"
 	"os"
@@ -91,7 +92,7 @@ func TestDashboardInChromium(t *testing.T) {
 	srv := httptest.NewServer(web.New(s, web.Options{Now: func() time.Time { return end }, Location: newYork, Names: names}))
 	defer srv.Close()
 	link := web.LinkFor(srv.URL, guildID, key, end)
-	want, err := s.Dashboard(ctx, guildID, web.Last4Weeks, end)
+	want, err := s.Dashboard(ctx, guildID, dashboard.Last4Weeks, end)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +143,7 @@ func TestDashboardInChromium(t *testing.T) {
 	// The charts are drawn: one bar per funnel step, one per week, three lines.
 	for sel, n := range map[string]int{
 		"svg.funnel-chart rect.fill":       7,
-		"svg.activity-chart rect.requests": web.Last4Weeks.ChartWeeks(),
+		"svg.activity-chart rect.requests": dashboard.Last4Weeks.ChartWeeks(),
 		"svg.activity-chart polyline":      3,
 		"#referrers tbody tr":              len(want.Referrers),
 		"#waiting tbody tr":                len(want.Waiting),
@@ -182,8 +183,8 @@ func TestDashboardInChromium(t *testing.T) {
 	if err != nil || loc != link+"?period=all" {
 		t.Errorf("after the All time link the page is %q, %v; want %q", loc, err, link+"?period=all")
 	}
-	if nodes, err := chromedp.Run(tctx, chromedp.Nodes(chromedp.CSSAll("svg.activity-chart rect.requests"))); err != nil || len(nodes) != web.AllTime.ChartWeeks() {
-		t.Errorf("all-time chart bars = %d, %v; want %d", len(nodes), err, web.AllTime.ChartWeeks())
+	if nodes, err := chromedp.Run(tctx, chromedp.Nodes(chromedp.CSSAll("svg.activity-chart rect.requests"))); err != nil || len(nodes) != dashboard.AllTime.ChartWeeks() {
+		t.Errorf("all-time chart bars = %d, %v; want %d", len(nodes), err, dashboard.AllTime.ChartWeeks())
 	}
 	screenshot(t, tctx, filepath.Join(dir, "dashboard-all-time.png"))
 

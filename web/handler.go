@@ -9,6 +9,7 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
+	"github.com/referralbot/referralbot/dashboard"
 	"html/template"
 	"log/slog"
 	"net/http"
@@ -115,7 +116,7 @@ func (h *handler) page(w http.ResponseWriter, r *http.Request, token string) {
 		notFound(w)
 		return
 	}
-	period, err := ParsePeriod(r.URL.Query().Get("period"))
+	period, err := dashboard.ParsePeriod(r.URL.Query().Get("period"))
 	if err != nil {
 		http.Error(w, "period: "+err.Error(), http.StatusBadRequest)
 		return

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/referralbot/referralbot/dashboard"
 	"io"
 	"log/slog"
 	"net/http"
@@ -27,15 +28,15 @@ type fakeSource struct {
 	guilds []string
 }
 
-func (f *fakeSource) Dashboard(_ context.Context, guildID string, period Period, now time.Time) (Data, error) {
+func (f *fakeSource) Dashboard(_ context.Context, guildID string, period dashboard.Period, now time.Time) (dashboard.Data, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.guilds = append(f.guilds, guildID)
 	if f.err != nil {
-		return Data{}, f.err
+		return dashboard.Data{}, f.err
 	}
-	return Data{From: period.Since(now, time.UTC), To: now, Funnel: Funnel{Requests: 7, Offered: 6, Accepted: 5, Submitted: 4, Screens: 3, Interviews: 2, Offers: 1},
-		Referrers: []Referrer{{UserID: "9001", Status: "active", Capacity: 4}}}, nil
+	return dashboard.Data{From: period.Since(now, time.UTC), To: now, Funnel: dashboard.Funnel{Requests: 7, Offered: 6, Accepted: 5, Submitted: 4, Screens: 3, Interviews: 2, Offers: 1},
+		Referrers: []dashboard.Referrer{{UserID: "9001", Status: "active", Capacity: 4}}}, nil
 }
 
 func (f *fakeSource) DashboardKey(context.Context) ([]byte, error) { return f.key, nil }

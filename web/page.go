@@ -2,6 +2,7 @@ package web
 
 import (
 	"fmt"
+	"github.com/referralbot/referralbot/dashboard"
 	"math"
 	"net/url"
 	"sort"
@@ -12,7 +13,7 @@ import (
 // pageInput is what the handler knows besides the store's numbers.
 type pageInput struct {
 	GuildID      string
-	Period       Period
+	Period       dashboard.Period
 	Now, Expires time.Time
 	Loc          *time.Location
 	Names        map[string]string
@@ -56,14 +57,14 @@ type activityCell struct {
 // maxCompanies keeps the company table readable on a big server.
 const maxCompanies = 30
 
-func buildPage(d Data, in pageInput) page {
+func buildPage(d dashboard.Data, in pageInput) page {
 	p := page{
 		GuildID:   in.GuildID,
 		StyleHref: "style.css?v=" + in.StyleVersion,
 		Generated: in.Now.In(in.Loc).Format("2 Jan 2006 15:04 MST"),
 		Expires:   in.Expires.In(in.Loc).Format("15:04 MST"),
 	}
-	for _, per := range Periods() {
+	for _, per := range dashboard.Periods() {
 		// Relative links keep the token and work behind a proxy that
 		// mounts the bot under a path of its own.
 		href := "?" + url.Values{"period": {string(per)}}.Encode()
@@ -88,7 +89,7 @@ func buildPage(d Data, in pageInput) page {
 	p.Activity = activityCells(a)
 	p.Funnel = buildFunnel(d.Funnel)
 
-	companies := append([]CompanyFunnel(nil), d.Companies...)
+	companies := append([]dashboard.CompanyFunnel(nil), d.Companies...)
 	sort.SliceStable(companies, func(i, j int) bool { return companies[i].Requests > companies[j].Requests })
 	if len(companies) > maxCompanies {
 		p.More = len(companies) - maxCompanies
@@ -123,7 +124,7 @@ func buildPage(d Data, in pageInput) page {
 }
 
 // stepCounts lists a funnel's counts in step order.
-func stepCounts(f Funnel) []int {
+func stepCounts(f dashboard.Funnel) []int {
 	return []int{f.Requests, f.Offered, f.Accepted, f.Submitted, f.Screens, f.Interviews, f.Offers}
 }
 
@@ -139,7 +140,7 @@ var funnelSteps = []struct{ ID, Label string }{
 }
 
 // activityCells are the digest's six numbers under the digest's labels.
-func activityCells(a Activity) []activityCell {
+func activityCells(a dashboard.Activity) []activityCell {
 	return []activityCell{
 		{"new-requests", "New requests", a.NewRequests},
 		{"matched", "Matched", a.Matched},
@@ -176,7 +177,7 @@ const (
 	funnelBarH   = 26
 )
 
-func buildFunnel(f Funnel) funnelView {
+func buildFunnel(f dashboard.Funnel) funnelView {
 	counts := stepCounts(f)
 	largest := 0
 	for _, n := range counts {
@@ -228,7 +229,7 @@ type referrerRow struct {
 	VerifiedDomain string
 }
 
-func buildReferrer(r Referrer, in pageInput) referrerRow {
+func buildReferrer(r dashboard.Referrer, in pageInput) referrerRow {
 	row := referrerRow{Name: in.Names[r.UserID], UserID: r.UserID, Status: r.Status, StatusClass: r.Status,
 		Capacity: r.Capacity, Used: r.Used, UsedWidth: barWidth(min(r.Used, r.Capacity), r.Capacity, 60), Full: r.Used >= r.Capacity,
 		Asked: r.Asked, Accepted: r.Accepted, Submitted: r.Submitted, OpenReports: r.OpenReports, VerifiedDomain: r.VerifiedDomain,
@@ -291,7 +292,7 @@ const (
 	chartBottom = 36
 )
 
-func buildChart(weeks []Week, loc *time.Location) chartView {
+func buildChart(weeks []dashboard.Week, loc *time.Location) chartView {
 	v := chartView{Width: chartWidth, Height: chartHeight, Left: chartLeft, Right: chartWidth - chartRight,
 		Top: chartTop, Base: chartHeight - chartBottom, Title: fmt.Sprintf("Weekly activity, last %d weeks", len(weeks))}
 	if len(weeks) == 0 {
@@ -311,11 +312,11 @@ func buildChart(weeks []Week, loc *time.Location) chartView {
 	every := int(math.Ceil(float64(len(weeks)) / 13)) // at most 13 labels
 	series := []struct {
 		name, class string
-		get         func(Activity) int
+		get         func(dashboard.Activity) int
 	}{
-		{"Referrals submitted", "submitted", func(a Activity) int { return a.Submitted }},
-		{"Interviews", "interviews", func(a Activity) int { return a.Interviews }},
-		{"Offers", "offers", func(a Activity) int { return a.Offers }},
+		{"Referrals submitted", "submitted", func(a dashboard.Activity) int { return a.Submitted }},
+		{"Interviews", "interviews", func(a dashboard.Activity) int { return a.Interviews }},
+		{"Offers", "offers", func(a dashboard.Activity) int { return a.Offers }},
 	}
 	v.Lines = make([]chartLine, len(series))
 	for i, s := range series {
@@ -399,7 +400,7 @@ func companiesNote(n int) string {
 	return fmt.Sprintf("at %d companies", n)
 }
 
-func waitingTotal(ws []Waiting) int {
+func waitingTotal(ws []dashboard.Waiting) int {
 	n := 0
 	for _, w := range ws {
 		n += w.Requests

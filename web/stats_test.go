@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"github.com/referralbot/referralbot/dashboard"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -24,12 +25,12 @@ func totalSix(t referral.Totals) [6]int {
 	return [6]int{t.Requests, t.Matched, t.Submitted, t.Screens, t.Interviews, t.Offers}
 }
 
-func activitySix(a web.Activity) [6]int {
+func activitySix(a dashboard.Activity) [6]int {
 	return [6]int{a.NewRequests, a.Matched, a.Submitted, a.Screens, a.Interviews, a.Offers}
 }
 
 // checkFunnel fails unless each step holds at most the one before.
-func checkFunnel(t *testing.T, what string, f web.Funnel) {
+func checkFunnel(t *testing.T, what string, f dashboard.Funnel) {
 	t.Helper()
 	steps := []int{f.Requests, f.Offered, f.Accepted, f.Submitted, f.Screens, f.Interviews, f.Offers}
 	for i := 1; i < len(steps); i++ {
@@ -51,7 +52,7 @@ func TestDashboardMatchesStatsAndDigest(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Stats(%v): %v", now, err)
 		}
-		all, err := s.Dashboard(ctx, guildID, web.AllTime, now)
+		all, err := s.Dashboard(ctx, guildID, dashboard.AllTime, now)
 		if err != nil {
 			t.Fatalf("Dashboard(all, %v): %v", now, err)
 		}
@@ -66,7 +67,7 @@ func TestDashboardMatchesStatsAndDigest(t *testing.T) {
 		for _, c := range all.Companies {
 			checkFunnel(t, c.Company, c.Funnel)
 		}
-		d, err := s.Dashboard(ctx, guildID, web.Last4Weeks, now)
+		d, err := s.Dashboard(ctx, guildID, dashboard.Last4Weeks, now)
 		if err != nil {
 			t.Fatalf("Dashboard(4w, %v): %v", now, err)
 		}
@@ -85,7 +86,7 @@ func TestDashboardMatchesStatsAndDigest(t *testing.T) {
 				t.Errorf("at %v: chart week %d = %+v; want the digest chart's %+v", now, i, got, h)
 			}
 		}
-		var sum web.Activity
+		var sum dashboard.Activity
 		for _, w := range d.Weeks[len(d.Weeks)-4:] {
 			sum = add(sum, w.Activity)
 		}
@@ -101,7 +102,7 @@ func TestDashboardMatchesStatsAndDigest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := s.Dashboard(ctx, guildID, web.AllTime, end)
+	d, err := s.Dashboard(ctx, guildID, dashboard.AllTime, end)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +129,7 @@ func TestDashboardMatchesStatsAndDigest(t *testing.T) {
 	if len(rows) != len(d.Referrers) {
 		t.Fatalf("dashboard lists %d referrers; want %d", len(d.Referrers), len(rows))
 	}
-	byUser := map[string]web.Referrer{}
+	byUser := map[string]dashboard.Referrer{}
 	for _, r := range d.Referrers {
 		byUser[r.UserID] = r
 	}
@@ -156,8 +157,8 @@ func TestDashboardMatchesStatsAndDigest(t *testing.T) {
 	}
 }
 
-func add(a, b web.Activity) web.Activity {
-	return web.Activity{NewRequests: a.NewRequests + b.NewRequests, Matched: a.Matched + b.Matched, Submitted: a.Submitted + b.Submitted,
+func add(a, b dashboard.Activity) dashboard.Activity {
+	return dashboard.Activity{NewRequests: a.NewRequests + b.NewRequests, Matched: a.Matched + b.Matched, Submitted: a.Submitted + b.Submitted,
 		Screens: a.Screens + b.Screens, Interviews: a.Interviews + b.Interviews, Offers: a.Offers + b.Offers}
 }
 
@@ -203,7 +204,7 @@ func TestPageNumbersMatchStats(t *testing.T) {
 		t.Fatal(err)
 	}
 	link := web.LinkFor("https://bot.example", guildID, key, end)
-	for _, period := range web.Periods() {
+	for _, period := range dashboard.Periods() {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, strings.TrimPrefix(link, "https://bot.example")+"?period="+string(period), nil))
 		if rec.Code != http.StatusOK {
@@ -232,7 +233,7 @@ func TestPageNumbersMatchStats(t *testing.T) {
 		if want := digestSix(st.Week); lastWeek != want {
 			t.Errorf("%s: the page's last week = %v; want the digest's %v", period, lastWeek, want)
 		}
-		if period != web.AllTime {
+		if period != dashboard.AllTime {
 			continue
 		}
 		got := [6]int{activity["new-requests"], activity["matched"], activity["submitted"], activity["screens"], activity["interviews"], activity["offers"]}
