@@ -21,6 +21,7 @@ import (
 	"github.com/referralbot/referralbot/config"
 	"github.com/referralbot/referralbot/referral"
 	"github.com/referralbot/referralbot/storage"
+	"github.com/referralbot/referralbot/web"
 )
 
 // Bot is one running referralbot.
@@ -78,6 +79,7 @@ type botStore interface {
 	sweepStore
 	countStore
 	pinger
+	web.Source
 	Close() error
 }
 
@@ -112,6 +114,9 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 	if cfg.SMTP.Host != "" {
 		b.mailer = newMailer(cfg.SMTP, logger)
 		b.router.Mailer = b.mailer
+	}
+	if cfg.HTTP.PublicURL != "" && cfg.HTTP.Listen != "" {
+		b.router.Dashboard = dashboardLinks{store: store, publicURL: cfg.HTTP.PublicURL}
 	}
 	if cfg.Discord.Interactions == config.InteractionsHTTP {
 		if b.interactions, err = newInteractionsEndpoint(cfg.Discord.PublicKey, b.router, logger, b.sender.poke); err != nil {
@@ -303,6 +308,8 @@ func (b *Bot) httpHandler() http.Handler {
 		}
 	})
 	mux.Handle("GET /metrics", b.metrics.handler())
+	mux.Handle(web.Prefix, web.New(b.store, web.Options{Now: b.now, Location: b.cfg.Location(), Logger: b.logger,
+		Names: memberNames(b.session)}))
 	if b.interactions != nil {
 		mux.Handle("POST "+b.cfg.HTTP.InteractionsPath, b.interactions)
 	}

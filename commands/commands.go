@@ -40,7 +40,7 @@ func commandGroups() []commandGroup {
 		},
 		{
 			name: "referral-admin", description: "Set up and follow referrals in this server", admin: true,
-			subs: []subcommand{setupCommand(), approveCommand(), removeCommand(), referrersCommand(), digestNowCommand(), statsCommand(), exportCommand()},
+			subs: []subcommand{setupCommand(), approveCommand(), removeCommand(), referrersCommand(), digestNowCommand(), statsCommand(), exportCommand(), dashboardCommand()},
 		},
 	}
 }

@@ -79,6 +79,7 @@ var productCommands = map[string]map[string][]wantOption{
 		"digest-now": nil,
 		"stats":      nil,
 		"export":     nil,
+		"dashboard":  nil,
 	},
 }
 

@@ -20,6 +20,9 @@ type Responder interface {
 type Router struct {
 	Store    Store
 	Mailer   Mailer // sends /referrer verify codes; nil = verification off
+	// Dashboard signs links to a server's web dashboard; nil when the bot
+	// has no http.public_url, and the command says how to set it.
+	Dashboard DashboardLinks
 	Now      func() time.Time
 	Location *time.Location // dates shown to users
 	Logger   *slog.Logger

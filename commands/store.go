@@ -52,3 +52,9 @@ type Store interface {
 	ExportRequests(ctx context.Context, guildID string) ([]referral.ExportRow, error)
 	PostDigestNow(ctx context.Context, guildID string, now time.Time) (referral.Digest, error)
 }
+
+// DashboardLinks makes the signed, read-only link to one server's web
+// dashboard, valid for 15 minutes from now.
+type DashboardLinks interface {
+	Link(ctx context.Context, guildID string, now time.Time) (string, error)
+}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"github.com/referralbot/referralbot/dashboard"
 	"net/http/httptest"
 	"net/url"
 	"os"
@@ -20,6 +19,7 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
+	"github.com/referralbot/referralbot/dashboard"
 	"github.com/referralbot/referralbot/web"
 )
 

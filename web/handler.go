@@ -9,13 +9,14 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
-	"github.com/referralbot/referralbot/dashboard"
 	"html/template"
 	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/referralbot/referralbot/dashboard"
 )
 
 //go:embed assets/dashboard.html assets/style.css

@@ -2,12 +2,13 @@ package web
 
 import (
 	"fmt"
-	"github.com/referralbot/referralbot/dashboard"
 	"math"
 	"net/url"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/referralbot/referralbot/dashboard"
 )
 
 // pageInput is what the handler knows besides the store's numbers.

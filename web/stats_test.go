@@ -2,7 +2,6 @@ package web_test
 
 import (
 	"context"
-	"github.com/referralbot/referralbot/dashboard"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -11,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/referralbot/referralbot/dashboard"
 	"github.com/referralbot/referralbot/referral"
 	"github.com/referralbot/referralbot/web"
 )
