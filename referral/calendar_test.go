@@ -3,6 +3,7 @@ package referral
 import (
 	"testing"
 	"time"
+	_ "time/tzdata" // the zones below exist wherever the tests run
 )
 
 func TestWeekKeyInTimeZone(t *testing.T) {
@@ -35,6 +36,60 @@ func TestWeekKeyInTimeZone(t *testing.T) {
 	} {
 		if got := WeekKey(tt.t, ny); got != tt.want {
 			t.Errorf("WeekKey(%v) = %s; want %s", tt.t, got, tt.want)
+		}
+	}
+}
+
+func TestDigestTitleNamesTheSevenDaysBeforeThePost(t *testing.T) {
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		postedAt time.Time
+		loc      *time.Location
+		want     string
+		from     time.Time
+	}{
+		{"monday morning", time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC), time.UTC,
+			"the 7 days to Mon 7 Dec 2026, 09:00 UTC", time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)},
+		{"sunday evening", time.Date(2026, 12, 6, 18, 30, 0, 0, time.UTC), time.UTC,
+			"the 7 days to Sun 6 Dec 2026, 18:30 UTC", time.Date(2026, 11, 29, 18, 30, 0, 0, time.UTC)},
+		{"across the new year", time.Date(2027, 1, 4, 8, 0, 0, 0, time.UTC), berlin,
+			"the 7 days to Mon 4 Jan 2027, 09:00 CET", time.Date(2026, 12, 28, 8, 0, 0, 0, time.UTC)},
+		{"across a clock change", time.Date(2026, 3, 30, 7, 0, 0, 0, time.UTC), berlin,
+			"the 7 days to Mon 30 Mar 2026, 09:00 CEST", time.Date(2026, 3, 23, 8, 0, 0, 0, time.UTC)},
+	}
+	for _, tt := range tests {
+		from, to := DigestPeriod(tt.postedAt, tt.loc)
+		if !to.Equal(tt.postedAt) || !from.Equal(tt.from) {
+			t.Errorf("%s: DigestPeriod(%v) = %v, %v; want %v, %v", tt.name, tt.postedAt, from, to, tt.from, tt.postedAt)
+		}
+		if got := DigestTitle(to, tt.loc); got != tt.want {
+			t.Errorf("%s: DigestTitle(%v) = %q; want %q", tt.name, to, got, tt.want)
+		}
+	}
+}
+
+func TestDigestDueOncePerWeekFromTheFiringAfterSetup(t *testing.T) {
+	wed := time.Date(2026, 12, 2, 15, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name          string
+		since, firing time.Time
+		posted        bool
+		want          bool
+	}{
+		{"set up before the firing", wed.Add(-time.Hour), wed, false, true},
+		{"set up at the firing", wed, wed, false, true},
+		{"set up after the latest firing waits", wed.Add(time.Minute), wed, false, false},
+		{"already posted this week", wed.Add(-time.Hour), wed.Add(24 * time.Hour), true, false},
+		{"no digest channel", time.Time{}, wed, false, false},
+		{"schedule has not fired yet", wed, time.Time{}, false, false},
+	}
+	for _, tt := range tests {
+		if got := DigestDue(tt.since, tt.firing, tt.posted); got != tt.want {
+			t.Errorf("%s: DigestDue(%v, %v, %v) = %v; want %v", tt.name, tt.since, tt.firing, tt.posted, got, tt.want)
 		}
 	}
 }

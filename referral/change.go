@@ -74,19 +74,23 @@ type Change struct {
 	// written only if it is still in From, else the change fails with
 	// ErrMovedOn (that is how a race is decided).
 	Request *Transition
+	// Edit rewrites an open request's fields, keeping everything else.
+	Edit *RequestEdit
 	// Offers end pending offers; one no longer pending fails the change
 	// with ErrMovedOn.
 	Offers []OfferEnd
 	// Offer asks a referrer: the store inserts it, notes the referrer's last
 	// offer time, schedules its timeout and queues the notice with its id.
-	Offer    *NewOffer
-	Referrer *ReferrerChange
-	Report   *NewReport
-	Resolve  *ResolveReports
-	Actions  []AdminAction
-	Events   []Event
-	End      []StepRef
-	Schedule []StepAt
+	Offer *NewOffer
+	// OfferReason notes why a declined offer was declined, once.
+	OfferReason *OfferReason
+	Referrer    *ReferrerChange
+	Report      *NewReport
+	Resolve     *ResolveReports
+	Actions     []AdminAction
+	Events      []Event
+	End         []StepRef
+	Schedule    []StepAt
 	// Drop deletes queued, unsent messages that are no longer true.
 	Drop    []Drop
 	Notices []Outgoing
@@ -96,7 +100,7 @@ type Change struct {
 
 // Empty reports whether the change does nothing at all.
 func (c Change) Empty() bool {
-	return c.Request == nil && len(c.Offers) == 0 && c.Offer == nil && c.Referrer == nil && c.Report == nil &&
+	return c.Request == nil && c.Edit == nil && c.OfferReason == nil && len(c.Offers) == 0 && c.Offer == nil && c.Referrer == nil && c.Report == nil &&
 		c.Resolve == nil && len(c.Actions) == 0 && len(c.Events) == 0 && len(c.End) == 0 && len(c.Schedule) == 0 &&
 		len(c.Drop) == 0 && len(c.Notices) == 0 && len(c.Then) == 0 && (c.After == nil || c.After.Empty())
 }
@@ -106,6 +110,19 @@ func (c Change) Empty() bool {
 type Transition struct {
 	From State
 	To   Request
+}
+
+// RequestEdit replaces the fields of a request still in From.
+type RequestEdit struct {
+	RequestID int64
+	From      State
+	Fields    RequestFields
+}
+
+// OfferReason is a declined offer's reason; written only while it has none.
+type OfferReason struct {
+	OfferID int64
+	Reason  DeclineReason
 }
 
 // OfferEnd ends a pending offer.

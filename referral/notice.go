@@ -21,6 +21,7 @@ const (
 	NoticeDMClosed       NoticeKind = "dm_closed"       // to the fallback channel: ping the user to open DMs
 	NoticeDigest         NoticeKind = "digest"          // to the digest channel
 	NoticeStudentMatched NoticeKind = "student_matched" // to the student: a referrer is being asked
+	NoticeNeedsDetail    NoticeKind = "needs_detail"    // to the student: referrers asked for more detail, Edit request
 )
 
 // Notice is everything needed to render one message, captured when the
@@ -45,6 +46,7 @@ type Notice struct {
 	Due            time.Time  `json:"due,omitempty"`
 	UserID         string     `json:"user_id,omitempty"` // NoticeDMClosed: whom to ping
 	Digest         *Digest    `json:"digest,omitempty"`
+	Tips           []Problem  `json:"tips,omitempty"` // NoticeNeedsDetail: the weakest fields
 }
 
 // Outgoing is a notice addressed to a user's DMs or to a channel.
@@ -146,6 +148,14 @@ func ReferrerGoneNotice(r Request) Notice { return about(NoticeReferrerGone, r) 
 func ReportNotice(r Request, studentID, referrerID string) Notice {
 	n := about(NoticeReport, r)
 	n.StudentID, n.ReferrerID = studentID, referrerID
+	return n
+}
+
+// NeedsDetailNotice tells the student that referrers asked for more detail,
+// with tips for the weakest fields; never who asked.
+func NeedsDetailNotice(r Request, tips []Problem) Notice {
+	n := about(NoticeNeedsDetail, r)
+	n.Tips = tips
 	return n
 }
 
