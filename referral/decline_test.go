@@ -108,3 +108,27 @@ func TestWeakestFieldsTipsThinPartsFirst(t *testing.T) {
 		}
 	}
 }
+
+func TestRoleRegained(t *testing.T) {
+	pending := &Referrer{ID: 3, GuildID: "g1", UserID: "ref", Status: Pending, Companies: []Company{amazon}}
+	got, err := RoleRegained(Snapshot{Referrer: pending}, "role-ref", []string{"x", "role-ref"}, now)
+	rc := referrerChange(*pending)
+	rc.Status, rc.ActiveVia = Active, ViaRole
+	mustChange(t, "role back", got, err, Change{
+		Referrer: rc,
+		Actions:  []AdminAction{{GuildID: "g1", Action: ActionRoleRegained, TargetID: "ref", Detail: "holds the referrer role again"}},
+		Then:     []Next{{Match: &Match{GuildID: "g1", Companies: []Company{amazon}}}},
+	})
+	active := *pending
+	active.Status = Active
+	for name, c := range map[string]func() (Change, error){
+		"no role":      func() (Change, error) { return RoleRegained(Snapshot{Referrer: pending}, "role-ref", []string{"x"}, now) },
+		"no role set":  func() (Change, error) { return RoleRegained(Snapshot{Referrer: pending}, "", []string{"role-ref"}, now) },
+		"active":       func() (Change, error) { return RoleRegained(Snapshot{Referrer: &active}, "role-ref", []string{"role-ref"}, now) },
+		"not referrer": func() (Change, error) { return RoleRegained(Snapshot{}, "role-ref", []string{"role-ref"}, now) },
+	} {
+		if got, err := c(); err != nil || !got.Empty() {
+			t.Errorf("%s: RoleRegained = %+v, %v; want nothing", name, got, err)
+		}
+	}
+}

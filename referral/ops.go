@@ -61,6 +61,8 @@ type DraftRequest struct {
 	Company   Company
 	Fields    RequestFields
 	UpdatedAt time.Time
+	// EditOf is the open request this draft rewrites; 0 = a new request.
+	EditOf int64
 }
 
 // NewRequest is a validated modal submission.

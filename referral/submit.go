@@ -22,6 +22,10 @@ type SubmitResult struct {
 	Problems   []Problem
 	Refused    error
 	MaxOpen    int
+	// Edited: the draft rewrote open request Request, which keeps its
+	// number, its place in line and the referrers already asked.
+	Edited  bool
+	Request Request
 }
 
 // CheckForm decides a modal submission against the rules and the

@@ -82,6 +82,24 @@ func (s *Store) apply(ctx context.Context, tx *sql.Tx, now time.Time, c referral
 		}
 		a.requests[r.ID] = r
 	}
+	if e := c.Edit; e != nil {
+		f := e.Fields
+		res, err := tx.ExecContext(ctx, `UPDATE requests SET job_url = ?, role = ?, intro = ?, resume_url = ?, note = ?, updated_at = ?
+			WHERE id = ? AND state = ?`, f.JobURL, f.Role, f.Intro, f.ResumeURL, f.Note, ms(now), e.RequestID, e.From)
+		if err := oneRow(res, err, referral.ErrMovedOn); err != nil {
+			return err
+		}
+	}
+	if o := c.OfferReason; o != nil {
+		res, err := tx.ExecContext(ctx, `UPDATE offers SET reason = ? WHERE id = ? AND state = 'declined' AND reason = ''`, o.Reason, o.OfferID)
+		if err := oneRow(res, err, referral.ErrAlreadyDone); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO decline_reasons (guild_id, reason, n) SELECT guild_id, ?, 1 FROM offers WHERE id = ?
+			ON CONFLICT (guild_id, reason) DO UPDATE SET n = n + 1`, o.Reason, o.OfferID); err != nil {
+			return err
+		}
+	}
 	for _, o := range c.Offers {
 		res, err := tx.ExecContext(ctx, `UPDATE offers SET state = ?, reason = ?, answered_at = ? WHERE id = ? AND state = 'pending'`,
 			o.To, o.Reason, ms(now), o.ID)

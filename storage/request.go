@@ -77,9 +77,13 @@ func saveDraft(ctx context.Context, tx *sql.Tx, now time.Time, d referral.DraftR
 			return d.ID, nil
 		}
 	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO drafts (guild_id, student_id, company_key, company_name, job_url, role, intro, resume_url, note, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, d.GuildID, d.StudentID, d.Company.Key, d.Company.Name,
-		f.JobURL, f.Role, f.Intro, f.ResumeURL, f.Note, ms(now))
+	var editOf any
+	if d.EditOf != 0 {
+		editOf = d.EditOf
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO drafts (guild_id, student_id, company_key, company_name, job_url, role, intro, resume_url, note, updated_at, edit_of)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, d.GuildID, d.StudentID, d.Company.Key, d.Company.Name,
+		f.JobURL, f.Role, f.Intro, f.ResumeURL, f.Note, ms(now), editOf)
 	if err != nil {
 		return 0, err
 	}
@@ -94,9 +98,11 @@ func (s *Store) Draft(ctx context.Context, id int64) (referral.DraftRequest, err
 func getDraft(ctx context.Context, q querier, id int64) (referral.DraftRequest, error) {
 	var d referral.DraftRequest
 	var updated int64
-	err := q.QueryRowContext(ctx, `SELECT id, guild_id, student_id, company_key, company_name, job_url, role, intro, resume_url, note, updated_at
+	var editOf sql.NullInt64
+	err := q.QueryRowContext(ctx, `SELECT id, guild_id, student_id, company_key, company_name, job_url, role, intro, resume_url, note, updated_at, edit_of
 		FROM drafts WHERE id = ?`, id).Scan(&d.ID, &d.GuildID, &d.StudentID, &d.Company.Key, &d.Company.Name,
-		&d.Fields.JobURL, &d.Fields.Role, &d.Fields.Intro, &d.Fields.ResumeURL, &d.Fields.Note, &updated)
+		&d.Fields.JobURL, &d.Fields.Role, &d.Fields.Intro, &d.Fields.ResumeURL, &d.Fields.Note, &updated, &editOf)
+	d.EditOf = editOf.Int64
 	if errors.Is(err, sql.ErrNoRows) {
 		return d, referral.ErrNotFound
 	}
@@ -197,6 +203,9 @@ func (s *Store) SubmitRequest(ctx context.Context, in referral.RequestForm) (ref
 				return referral.ErrNotYours
 			}
 			in.GuildID, in.Company = d.GuildID, d.Company
+			if d.EditOf != 0 {
+				return s.submitEdit(ctx, tx, now, d, in.Fields, &out)
+			}
 		}
 		open, err := openRequests(ctx, tx, in.StudentID)
 		if err != nil {

@@ -195,3 +195,51 @@ func (s *Store) StillQueued(ctx context.Context, outboxID int64) (bool, error) {
 	}
 	return n > 0, nil
 }
+
+// OfferRoleToCheck is the server of offerID and the referrer role its
+// referrer must still hold to accept it; "" when no role is checked (an
+// admin approved them, or the server has none). The check at Accept uses
+// it, so a role removed after the offer was delivered still counts.
+func (s *Store) OfferRoleToCheck(ctx context.Context, offerID int64) (guildID, roleID string, err error) {
+	o, err := getOffer(ctx, s.read, offerID)
+	if err != nil {
+		return "", "", fmt.Errorf("offer role to check: %w", err)
+	}
+	roleID, err = s.RoleToCheck(ctx, o.GuildID, o.ReferrerID)
+	return o.GuildID, roleID, err
+}
+
+// RoleRegained makes a pending referrer who holds the server's referrer
+// role again active through it (see referral.RoleRegained), reporting
+// whether it did. Called at their commands, with the member's roles.
+func (s *Store) RoleRegained(ctx context.Context, guildID, userID string, memberRoles []string) (bool, error) {
+	var status referral.ReferrerStatus
+	err := s.read.QueryRowContext(ctx, `SELECT status FROM referrers WHERE guild_id = ? AND user_id = ?`, guildID, userID).Scan(&status)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && status != referral.Pending) {
+		return false, nil // the common case costs one read
+	}
+	if err != nil {
+		return false, fmt.Errorf("role regained: %w", err)
+	}
+	changed := false
+	err = s.tx(ctx, func(tx *sql.Tx, now time.Time) error {
+		ref, err := getReferrer(ctx, tx, guildID, userID)
+		if err != nil {
+			return err
+		}
+		g, err := guildSettings(ctx, tx, guildID)
+		if err != nil {
+			return err
+		}
+		c, err := referral.RoleRegained(referral.Snapshot{Referrer: &ref, Policy: s.policy}, g.ReferrerRoleID, memberRoles, now)
+		if _, err := s.decide(ctx, tx, now, c, err); err != nil {
+			return err
+		}
+		changed = !c.Empty()
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("role regained: %w", err)
+	}
+	return changed, nil
+}
