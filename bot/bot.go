@@ -115,6 +115,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 		b.mailer = newMailer(cfg.SMTP, logger)
 		b.router.Mailer = b.mailer
 	}
+	b.router.AcceptCheck = b.sender.roles
 	if cfg.HTTP.PublicURL != "" && cfg.HTTP.Listen != "" {
 		b.router.Dashboard = dashboardLinks{store: store, publicURL: cfg.HTTP.PublicURL}
 	}

@@ -40,6 +40,9 @@ type roleStore interface {
 	// WithdrawOfferRoleLost withdraws the offer and hands the request on,
 	// reporting false when the offer or the referrer changed meanwhile.
 	WithdrawOfferRoleLost(ctx context.Context, offerID int64, leftServer bool) (bool, error)
+	// OfferRoleToCheck is the offer's server and the role userID must hold
+	// to accept it; "" = nothing to check.
+	OfferRoleToCheck(ctx context.Context, offerID int64, userID string) (guildID, roleID string, err error)
 }
 
 type roleChecker struct {
@@ -117,6 +120,28 @@ func (rc *roleChecker) offerAllowed(ctx context.Context, m storage.OutboxMessage
 	// Not withdrawn: the offer or the referrer changed meanwhile (answered,
 	// approved by an admin), so the notice goes out as it would have.
 	return !withdrawn, nil
+}
+
+// MayAccept checks the role again when a referrer presses Accept: a role
+// taken away after the offer was delivered must not hand them the
+// student's trust. Without it the offer is withdrawn and moves on, the
+// profile becomes pending and the trust log records it (as before
+// delivery); the member's roles come from the same one-minute cache.
+func (rc *roleChecker) MayAccept(ctx context.Context, offerID int64, userID string) (bool, error) {
+	guildID, roleID, err := rc.store.OfferRoleToCheck(ctx, offerID, userID)
+	if err != nil || roleID == "" {
+		return err == nil, err
+	}
+	roles, gone, err := rc.memberRoles(guildID, userID)
+	if err != nil {
+		return false, err
+	}
+	if !gone && slices.Contains(roles, roleID) {
+		return true, nil
+	}
+	withdrawn, err := rc.store.WithdrawOfferRoleLost(ctx, offerID, gone)
+	// Not withdrawn: it changed meanwhile; the Accept itself decides.
+	return !withdrawn, err
 }
 
 // screen runs before the sender delivers a message and reports whether to

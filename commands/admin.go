@@ -169,6 +169,9 @@ func (r *Router) adminStats(ctx context.Context, c *call) (*discordgo.Interactio
 			" (DMs closed and no fallback channel)", Inline: true},
 		&discordgo.MessageEmbedField{Name: "All time", Value: totalsLine(w.Total)},
 	)
+	if reasons, err := r.Store.DeclineReasonCounts(ctx, c.guildID); err == nil && len(reasons) > 0 {
+		fields = append(fields, &discordgo.MessageEmbedField{Name: "Why referrers declined (all time)", Value: declineReasonsLine(reasons)})
+	}
 	desc := companyRows(st.Companies)
 	if wanted := wantedLine(w.Wanted); wanted != "" {
 		desc += "\n\n" + wanted
@@ -262,4 +265,15 @@ func spreadsheetSafe(s string) string {
 		return "'" + s
 	}
 	return s
+}
+
+// declineReasonsLine lists the reasons referrers gave, in the order offered.
+func declineReasonsLine(counts map[referral.DeclineReason]int) string {
+	var parts []string
+	for _, reason := range referral.DeclineReasons() {
+		if n := counts[reason]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%s: %d", reason.Label(), n))
+		}
+	}
+	return strings.Join(parts, " · ")
 }

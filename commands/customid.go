@@ -14,7 +14,8 @@ const maxCustomIDLen = 100
 
 // A pattern is a custom_id with placeholders, like a path: literal
 // segments, {outcome} (a follow-up button's outcome), {company} (a
-// normalized company key), and {name} for any other name, a positive id.
+// normalized company key), {reason} (a decline reason), and {name} for any
+// other name, a positive id.
 // The name says what the id is; {request} ids are named in refusals.
 type pattern string
 
@@ -23,6 +24,9 @@ type pattern string
 const (
 	offerAccept   pattern = "offer/accept/{offer}"
 	offerDecline  pattern = "offer/decline/{offer}"
+	offerReason   pattern = "offer/reason/{offer}/{reason}"
+	offerPause    pattern = "offer/pause/{offer}"
+	reqEdit       pattern = "req/edit/{request}"
 	reqSubmitted  pattern = "req/submitted/{request}"
 	reqOutcome    pattern = "req/outcome/{request}/{outcome}"
 	reqNoNews     pattern = "req/nonews/{request}"
@@ -54,6 +58,9 @@ type componentRoute struct {
 var componentRoutes = []componentRoute{
 	{pattern: offerAccept, handle: (*Router).offerAccept, topic: aboutOffer},
 	{pattern: offerDecline, handle: (*Router).offerDecline, topic: aboutOffer},
+	{pattern: offerReason, handle: (*Router).offerReasonButton, topic: aboutReason},
+	{pattern: offerPause, handle: (*Router).offerPauseButton, topic: aboutReason},
+	{pattern: reqEdit, handle: (*Router).editRequestButton, topic: aboutEdit},
 	{pattern: reqSubmitted, handle: (*Router).referralSubmitted, topic: aboutSubmitted},
 	{pattern: reqOutcome, handle: (*Router).outcomeButton, topic: aboutOutcome},
 	{pattern: reqNoNews, handle: (*Router).noNewsButton, topic: aboutOutcome},
@@ -84,6 +91,7 @@ type customID struct {
 	ID      int64            // the one numeric placeholder; 0 for patterns without one
 	Outcome referral.Outcome // {outcome}
 	Company string           // {company}: a referral.Company.Key
+	Reason  referral.DeclineReason
 }
 
 var errBadCustomID = errors.New("unknown custom_id")
@@ -125,6 +133,12 @@ func (p pattern) match(segs []string) (customID, bool) {
 				return customID{}, false
 			}
 			c.Company = seg
+		case w == "{reason}":
+			r, err := referral.ParseDeclineReason(seg)
+			if err != nil {
+				return customID{}, false
+			}
+			c.Reason = r
 		case isPlaceholder(w):
 			id, ok := parseID(seg)
 			if !ok {
@@ -145,7 +159,7 @@ func isPlaceholder(seg string) bool {
 // idName is the name of p's numeric placeholder ("request"), "" if none.
 func (p pattern) idName() string {
 	for seg := range strings.SplitSeq(string(p), "/") {
-		if isPlaceholder(seg) && seg != "{outcome}" && seg != "{company}" {
+		if isPlaceholder(seg) && seg != "{outcome}" && seg != "{company}" && seg != "{reason}" {
 			return strings.Trim(seg, "{}")
 		}
 	}
@@ -197,6 +211,8 @@ func (c customID) String() string {
 			segs[k] = string(c.Outcome)
 		case seg == "{company}":
 			segs[k] = c.Company
+		case seg == "{reason}":
+			segs[k] = string(c.Reason)
 		case isPlaceholder(seg):
 			segs[k] = strconv.FormatInt(c.ID, 10)
 		}

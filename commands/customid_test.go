@@ -84,6 +84,9 @@ func TestRoutesFormatAndParseBack(t *testing.T) {
 		if strings.Contains(string(rt.pattern), "{company}") {
 			c.Company = "jpmorganchase"
 		}
+		if strings.Contains(string(rt.pattern), "{reason}") {
+			c.Reason = referral.DeclineNeedsDetail
+		}
 		s := c.String()
 		if len(s) > maxCustomIDLen {
 			t.Errorf("%s formats to %d bytes; want <= %d", rt.pattern, len(s), maxCustomIDLen)

@@ -9,6 +9,16 @@ import (
 
 // offerAccept is the Accept button of an offer DM.
 func (r *Router) offerAccept(ctx context.Context, c *call) (*discordgo.InteractionResponse, error) {
+	if r.AcceptCheck != nil {
+		ok, err := r.AcceptCheck.MayAccept(ctx, c.id.ID, c.userID)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, refusal("You no longer hold the referrer role for this server, so I can't pass you this request; it goes to the next referrer. " +
+				"If that's a mistake, ask a server admin to give the role back, then run /referrer profile.")
+		}
+	}
 	ans, err := r.Store.AnswerOffer(ctx, c.id.ID, c.userID, true)
 	if err != nil {
 		return nil, err
@@ -18,14 +28,6 @@ func (r *Router) offerAccept(ctx context.Context, c *call) (*discordgo.Interacti
 		"Next: submit them in your company's internal referral tool with the job link and resume below, then press **Referral submitted** so they know it's in.",
 		mention(req.StudentID))
 	return update(c.i, msg, row(button("Referral submitted", reqSubmitted.with(req.ID), discordgo.SuccessButton))), nil
-}
-
-// offerDecline is the Decline button of an offer DM.
-func (r *Router) offerDecline(ctx context.Context, c *call) (*discordgo.InteractionResponse, error) {
-	if _, err := r.Store.AnswerOffer(ctx, c.id.ID, c.userID, false); err != nil {
-		return nil, err
-	}
-	return update(c.i, "You declined; no problem at all. The request goes to another referrer, and the student isn't told who declined."), nil
 }
 
 // referralSubmitted is the Referral submitted button.

@@ -22,6 +22,8 @@ type topic string
 
 const (
 	aboutOffer     topic = "offer"     // Accept, Decline
+	aboutReason    topic = "reason"    // the reasons after Decline, and the pause it offers
+	aboutEdit      topic = "edit"      // Edit request after referrers asked for more detail
 	aboutSubmitted topic = "submitted" // Referral submitted
 	aboutOutcome   topic = "outcome"   // follow-up buttons, /referral outcome
 	aboutKeep      topic = "keep"      // Keep me in mind
@@ -53,6 +55,15 @@ var refusals = []struct {
 	{[]topic{aboutOffer, aboutSubmitted}, []error{referral.ErrNotYours}, "This was sent to another referrer, so only they can answer it. Nothing changed."},
 	{[]topic{aboutOffer, aboutSubmitted}, []error{referral.ErrMovedOn, referral.ErrNotFound, referral.ErrWrongState}, movedOn},
 	{[]topic{aboutOffer}, []error{referral.ErrAlreadyDone}, "Already done: you answered this before. Nothing changed."},
+
+	{[]topic{aboutReason}, []error{referral.ErrNotYours}, "This was sent to another referrer, so only they can answer it. Nothing changed."},
+	{[]topic{aboutReason}, []error{referral.ErrAlreadyDone}, "Already noted: you gave a reason for this one. Thank you."},
+	{[]topic{aboutReason}, []error{referral.ErrMovedOn, referral.ErrNotFound}, "There's nothing to note here any more. Nothing changed."},
+	{[]topic{aboutReason}, []error{referral.ErrNotReferrer, referral.ErrNoReferrerHere}, noProfile},
+	{[]topic{aboutEdit}, []error{referral.ErrNotFound, referral.ErrNotYours},
+		"That request isn't one of yours, so there's nothing to edit. /referral status lists your requests."},
+	{[]topic{aboutEdit, aboutDraft}, []error{referral.ErrEditNotOpen},
+		"That request isn't looking for a referrer any more (accepted, closed or withdrawn), so it can't be edited now. /referral status shows where it stands."},
 
 	{[]topic{aboutKeep}, []error{referral.ErrAlreadyDone}, "Already done: your referrer was asked to keep you in mind."},
 	{[]topic{aboutOutcome, aboutKeep}, []error{referral.ErrNotFound, referral.ErrNotYours},

@@ -63,6 +63,8 @@ func RenderNotice(n referral.Notice, loc *time.Location) (*discordgo.MessageSend
 		m = renderReport(n)
 	case referral.NoticeRoleLost:
 		m = renderRoleLost(n)
+	case referral.NoticeNeedsDetail:
+		m = renderNeedsDetail(n)
 	case referral.NoticeDigest:
 		if n.Digest == nil {
 			return nil, fmt.Errorf("render %s notice: no digest", n.Kind)

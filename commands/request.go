@@ -203,6 +203,8 @@ func (r *Router) requestModalSubmit(ctx context.Context, c *call) (*discordgo.In
 		return nil, err
 	case res.Sent:
 		return requestPreview(res.Submission), nil
+	case res.Edited:
+		return requestEdited(res.Request), nil
 	case len(res.Problems) > 0:
 		return problemsReply(res.Problems, res.DraftID), nil
 	case errors.Is(res.Refused, referral.ErrTooManyOpen):

@@ -18,14 +18,17 @@ type Responder interface {
 // Router answers every interaction of the bot: slash commands,
 // autocomplete, buttons and modal submits.
 type Router struct {
-	Store    Store
-	Mailer   Mailer // sends /referrer verify codes; nil = verification off
+	Store  Store
+	Mailer Mailer // sends /referrer verify codes; nil = verification off
+	// AcceptCheck checks again at Accept that the referrer may still
+	// refer (the referrer role); nil = no check.
+	AcceptCheck AcceptCheck
 	// Dashboard signs links to a server's web dashboard; nil when the bot
 	// has no http.public_url, and the command says how to set it.
 	Dashboard DashboardLinks
-	Now      func() time.Time
-	Location *time.Location // dates shown to users
-	Logger   *slog.Logger
+	Now       func() time.Time
+	Location  *time.Location // dates shown to users
+	Logger    *slog.Logger
 	// Observe, when set, is told of every interaction: a short label
 	// ("referral request", "button offer/accept", "modal request"), the
 	// result ("ok", "refused", "error") and how long it took.
@@ -112,8 +115,22 @@ func (r *Router) dispatch(ctx context.Context, c *call) (label string, answer *d
 			answer, err = nil, fmt.Errorf("panic: %v", p)
 		}
 	}()
+	r.roleRegained(ctx, c, label)
 	answer, err = h(r, ctx, c)
 	return label, answer, err
+}
+
+// roleRegained makes a pending referrer who holds the server's referrer
+// role again active when they look at their profile or resume, without a
+// new join (which does the same itself). A failure only delays it.
+func (r *Router) roleRegained(ctx context.Context, c *call, label string) {
+	if c.i.Type != discordgo.InteractionApplicationCommand || (label != "referrer profile" && label != "referrer resume") ||
+		c.i.Member == nil || c.guildID == "" {
+		return
+	}
+	if _, err := r.Store.RoleRegained(ctx, c.guildID, c.userID, c.i.Member.Roles); err != nil && r.Logger != nil {
+		r.Logger.Warn("role regained check failed", "guild_id", c.guildID, "user_id", c.userID, "err", err)
+	}
 }
 
 // route picks the handler of c.i and fills c with its options or custom_id.

@@ -46,6 +46,15 @@ type Store interface {
 	ForgetUser(ctx context.Context, userID string) (referral.ForgetResult, error)
 
 	AnswerOffer(ctx context.Context, offerID int64, userID string, accept bool) (referral.OfferAnswer, error)
+	// GiveDeclineReason notes why a declined offer was declined, once,
+	// telling whether the student was asked for more detail because of it.
+	GiveDeclineReason(ctx context.Context, offerID int64, userID string, reason referral.DeclineReason) (guildID string, studentTold bool, err error)
+	PauseAfterDecline(ctx context.Context, offerID int64, userID string, until time.Time) (referral.Referrer, error)
+	DeclineReasonCounts(ctx context.Context, guildID string) (map[referral.DeclineReason]int, error)
+	// StartEdit makes the draft that rewrites an open request.
+	StartEdit(ctx context.Context, studentID string, requestID int64) (referral.DraftRequest, error)
+	// RoleRegained makes a pending referrer holding the referrer role active.
+	RoleRegained(ctx context.Context, guildID, userID string, memberRoles []string) (bool, error)
 	MarkSubmitted(ctx context.Context, requestID int64, userID string) (referral.Request, error)
 
 	Stats(ctx context.Context, guildID string, now time.Time) (referral.Stats, error)
@@ -57,4 +66,11 @@ type Store interface {
 // dashboard, valid for 15 minutes from now.
 type DashboardLinks interface {
 	Link(ctx context.Context, guildID string, now time.Time) (string, error)
+}
+
+// AcceptCheck is asked when a referrer presses Accept: false means they no
+// longer hold the server's referrer role, and the offer has been handed on
+// (the profile is pending and the trust log says why).
+type AcceptCheck interface {
+	MayAccept(ctx context.Context, offerID int64, userID string) (bool, error)
 }

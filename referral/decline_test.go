@@ -122,9 +122,15 @@ func TestRoleRegained(t *testing.T) {
 	active := *pending
 	active.Status = Active
 	for name, c := range map[string]func() (Change, error){
-		"no role":      func() (Change, error) { return RoleRegained(Snapshot{Referrer: pending}, "role-ref", []string{"x"}, now) },
-		"no role set":  func() (Change, error) { return RoleRegained(Snapshot{Referrer: pending}, "", []string{"role-ref"}, now) },
-		"active":       func() (Change, error) { return RoleRegained(Snapshot{Referrer: &active}, "role-ref", []string{"role-ref"}, now) },
+		"no role": func() (Change, error) {
+			return RoleRegained(Snapshot{Referrer: pending}, "role-ref", []string{"x"}, now)
+		},
+		"no role set": func() (Change, error) {
+			return RoleRegained(Snapshot{Referrer: pending}, "", []string{"role-ref"}, now)
+		},
+		"active": func() (Change, error) {
+			return RoleRegained(Snapshot{Referrer: &active}, "role-ref", []string{"role-ref"}, now)
+		},
 		"not referrer": func() (Change, error) { return RoleRegained(Snapshot{}, "role-ref", []string{"role-ref"}, now) },
 	} {
 		if got, err := c(); err != nil || !got.Empty() {

@@ -129,8 +129,12 @@ func TestRoleRegainedMakesPendingActiveAndMatches(t *testing.T) {
 	if ok, err := s.RoleRegained(ctx, "g1", "u-a", []string{"role-ref"}); err != nil || ok {
 		t.Errorf("RoleRegained when already active = %v, %v; want false", ok, err)
 	}
-	guild, role, err := s.OfferRoleToCheck(ctx, pendingOfferTo(t, s, sub.Request.ID, "u-a"))
+	offer := pendingOfferTo(t, s, sub.Request.ID, "u-a")
+	guild, role, err := s.OfferRoleToCheck(ctx, offer, "u-a")
 	if err != nil || guild != "g1" || role != "role-ref" {
 		t.Errorf("OfferRoleToCheck = %q, %q, %v; want g1, role-ref", guild, role, err)
+	}
+	if _, role, err := s.OfferRoleToCheck(ctx, offer, "u-other"); err != nil || role != "" {
+		t.Errorf("OfferRoleToCheck by another presser = %q, %v; want no role to check", role, err)
 	}
 }

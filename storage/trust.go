@@ -196,14 +196,21 @@ func (s *Store) StillQueued(ctx context.Context, outboxID int64) (bool, error) {
 	return n > 0, nil
 }
 
-// OfferRoleToCheck is the server of offerID and the referrer role its
-// referrer must still hold to accept it; "" when no role is checked (an
-// admin approved them, or the server has none). The check at Accept uses
-// it, so a role removed after the offer was delivered still counts.
-func (s *Store) OfferRoleToCheck(ctx context.Context, offerID int64) (guildID, roleID string, err error) {
+// OfferRoleToCheck is the server of offerID and the referrer role userID
+// must still hold to accept it; role "" when there is nothing to check: an
+// admin approved them, the server has no role, or the offer is not a
+// pending one of userID's (the Accept itself then refuses). The check at
+// Accept uses it, so a role removed after delivery still counts.
+func (s *Store) OfferRoleToCheck(ctx context.Context, offerID int64, userID string) (guildID, roleID string, err error) {
 	o, err := getOffer(ctx, s.read, offerID)
+	if errors.Is(err, referral.ErrNotFound) {
+		return "", "", nil
+	}
 	if err != nil {
 		return "", "", fmt.Errorf("offer role to check: %w", err)
+	}
+	if o.ReferrerID != userID || o.State != referral.OfferPending {
+		return o.GuildID, "", nil
 	}
 	roleID, err = s.RoleToCheck(ctx, o.GuildID, o.ReferrerID)
 	return o.GuildID, roleID, err
