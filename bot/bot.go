@@ -32,6 +32,7 @@ type Bot struct {
 	store          botStore
 	session        *discordgo.Session
 	router         *commands.Router
+	limiter        *rateLimiter // nil = limits.interactions 0
 	sender         *sender
 	mailer         *mailer // nil without smtp.host
 	metrics        *metrics
@@ -106,6 +107,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 	b.sender = newSender(store, session, cfg.Location(), logger, b.now, b.metrics)
 	b.sender.poll = b.outboxPoll
 	b.sender.roles = newRoleChecker(session, store, b.now)
+	b.limiter = newRateLimiter(cfg.Limits)
 	b.router = &commands.Router{Store: store, Now: b.now, Location: cfg.Location(), Policy: Policy(cfg),
 		SMTPEnabled: cfg.SMTP.Host != "", Logger: logger, Observe: b.metrics.observe}
 	if cfg.SMTP.Host != "" {
@@ -200,7 +202,7 @@ func (b *Bot) Run(ctx context.Context) error {
 		// database gives up in time to still send the apology.
 		hctx, cancel := context.WithTimeout(ctx, 2500*time.Millisecond)
 		defer cancel()
-		b.router.Handle(hctx, s, i.Interaction)
+		b.handleInteraction(hctx, s, i.Interaction)
 		b.sender.poke()
 	})
 
