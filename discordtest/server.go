@@ -108,6 +108,7 @@ type Server struct {
 	events   []Event
 	requests []RequestLog
 	faults   []*faultRule
+	held     []*heldRule
 	delays   []*delayRule
 
 	sessions   map[string]*gwSession
