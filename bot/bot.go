@@ -171,6 +171,7 @@ func (b *Bot) Run(ctx context.Context) error {
 	registered := make(chan error, 1)
 	b.session.AddHandler(func(s *discordgo.Session, r *discordgo.Ready) {
 		b.connected.Store(true)
+		b.sender.selfID.Store(r.User.ID)
 		if r.Application != nil {
 			b.appID.Store(r.Application.ID)
 		}
