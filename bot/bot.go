@@ -109,7 +109,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 	b.sender.roles = newRoleChecker(session, store, b.now)
 	b.limiter = newRateLimiter(cfg.Limits)
 	b.router = &commands.Router{Store: store, Now: b.now, Location: cfg.Location(), Policy: Policy(cfg),
-		SMTPEnabled: cfg.SMTP.Host != "", Logger: logger, Observe: b.metrics.observe}
+		SMTPEnabled: cfg.SMTP.Host != "", Logger: logger, Observe: b.observe}
 	if cfg.SMTP.Host != "" {
 		b.mailer = newMailer(cfg.SMTP, logger)
 		b.router.Mailer = b.mailer

@@ -72,6 +72,13 @@ func (m *metrics) observe(command, result string, d time.Duration) {
 	m.latency.WithLabelValues(command).Observe(d.Seconds())
 }
 
+// observe counts an answered interaction and logs it at debug level: the
+// router's label names the command or button route, never what was typed.
+func (b *Bot) observe(command, result string, d time.Duration) {
+	b.metrics.observe(command, result, d)
+	b.logger.Debug("interaction answered", "command", command, "result", result, "took", d.Round(time.Microsecond))
+}
+
 func (m *metrics) handler() http.Handler {
 	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
 }
