@@ -1,6 +1,9 @@
 package bot_test
 
 import (
+	"bytes"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -22,16 +25,20 @@ func TestOutboxExactlyOncePastTheNonceWindow(t *testing.T) {
 		// lost: the held attempt is posted by Discord and its answer lost
 		// (504); otherwise it fails (500) with nothing posted.
 		lost bool
-		// late: the retry comes 10 minutes on, past Discord's dedupe
-		// window (the fake is aged alike) and the bot's 2 minutes.
-		late         bool
-		wantLookups  bool // the retry reads the channel's messages first
-		wantPostsTo  int  // POSTs to the held message's channel
+		// late: the retry comes 10 minutes on (both clocks move), past
+		// Discord's dedupe window and the bot's 2 minutes.
+		late bool
+		// newer messages are posted in the channel before the retry, so
+		// the one looked for is on a later page of the history.
+		newer        int
+		wantLookups  int // reads of the channel's messages
+		wantPostsTo  int // POSTs to the held message's channel
 		wantFoundLog bool
 	}{
-		{"answer lost, retried within the window: the nonce matches", true, false, false, 2, false},
-		{"answer lost, retried past the window: found in the channel", true, true, true, 1, true},
-		{"not posted, retried past the window: looked for, then posted once", false, true, true, 2, false},
+		{"answer lost, retried within the window: the nonce matches", true, false, 0, 0, 2, false},
+		{"answer lost, retried past the window: found in the channel", true, true, 0, 1, 1, true},
+		{"answer lost, retried past the window behind 120 newer messages: found on page 3", true, true, 120, 3, 1, true},
+		{"not posted, retried past the window: looked for, then posted once", false, true, 0, 1, 2, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -66,9 +73,12 @@ func TestOutboxExactlyOncePastTheNonceWindow(t *testing.T) {
 					return posted != nil && "/channels/"+posted.ChannelID+"/messages" == heldPath
 				})
 			}
+			for i := range tt.newer {
+				postAsSomeoneElse(t, h.dc, posted.ChannelID, fmt.Sprintf("newer message %d", i))
+			}
 			if tt.late {
 				h.clock.Advance(10 * time.Minute)
-				h.dc.Age(10 * time.Minute)
+				h.dc.Advance(10 * time.Minute)
 			}
 			release()
 			h.drained()
@@ -88,8 +98,8 @@ func TestOutboxExactlyOncePastTheNonceWindow(t *testing.T) {
 			if n := postsWithNonce(h.dc, sent.Nonce); n != 1 {
 				t.Errorf("%d messages with nonce %s in the fake; want exactly 1", n, sent.Nonce)
 			}
-			if n := len(postsToPath(h.dc, heldPath)); n != tt.wantPostsTo {
-				t.Errorf("%d POSTs to %s; want %d", n, heldPath, tt.wantPostsTo)
+			if n := len(postsToPath(h.dc, heldPath)) - tt.newer; n != tt.wantPostsTo {
+				t.Errorf("the bot POSTed %d times to %s; want %d", n, heldPath, tt.wantPostsTo)
 			}
 			lookups := 0
 			for _, r := range h.dc.Requests() {
@@ -100,8 +110,8 @@ func TestOutboxExactlyOncePastTheNonceWindow(t *testing.T) {
 					}
 				}
 			}
-			if (lookups > 0) != tt.wantLookups {
-				t.Errorf("%d reads of channel messages; want them %v", lookups, tt.wantLookups)
+			if lookups != tt.wantLookups {
+				t.Errorf("%d reads of channel messages; want %d", lookups, tt.wantLookups)
 			}
 			if got := len(h.log.matching("already posted by an earlier attempt", "message_id="+messageID)); (got > 0) != tt.wantFoundLog {
 				t.Errorf("%d log lines about a message found in the channel; want them %v", got, tt.wantFoundLog)
@@ -112,6 +122,27 @@ func TestOutboxExactlyOncePastTheNonceWindow(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// postAsSomeoneElse posts in a channel through the fake's REST API, as
+// another client of the bot's account would (the fake knows one bot user).
+func postAsSomeoneElse(t *testing.T, dc *discordtest.Server, channelID, content string) {
+	t.Helper()
+	body, _ := json.Marshal(map[string]string{"content": content})
+	req, err := http.NewRequest("POST", dc.URL()+"/api/v9/channels/"+channelID+"/messages", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bot test-token")
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("post in %s: %s", channelID, res.Status)
 	}
 }
 

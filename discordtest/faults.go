@@ -66,7 +66,7 @@ type heldRule struct {
 // with status, as when a proxy or the network gives up after Discord did
 // the work: the caller cannot tell whether it happened. The answer is held
 // until release is called (or the server closes), so a test can change
-// the world first, e.g. Age the fake and move the bot's clock. Use a
+// the world first, e.g. Advance the fake and the bot clocks. Use a
 // status discordgo does not retry by itself (not 502), e.g. 504. An event
 // "injected: holding ..." is recorded when the call arrives.
 func (s *Server) LoseNextAnswer(method, pathPattern string, status int) (release func()) {

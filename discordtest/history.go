@@ -114,23 +114,17 @@ func cmpID(a, b uint64) int {
 	return 0
 }
 
-// Age moves everything the fake holds d into the past, as if d had passed
-// on Discord's side: message timestamps, and the nonces enforce_nonce
-// matches, so a message posted more than the dedupe window (five minutes)
-// "ago" is no longer deduplicated and a plain resend posts it twice.
-// Message ids keep the time they were made.
-func (s *Server) Age(d time.Duration) {
+// Advance moves the fake's clock d ahead, as a test moves the bot's:
+// messages posted from then on are dated (and their ids made) later, and
+// the nonces recorded before are d older, so a resend past the five-minute
+// window of enforce_nonce posts a second message, as on Discord.
+// Interaction deadlines keep real time.
+func (s *Server) Advance(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, m := range s.messages {
-		m.createdAt = m.createdAt.Add(-d)
-		if !m.editedAt.IsZero() {
-			m.editedAt = m.editedAt.Add(-d)
-		}
-	}
-	for k, n := range s.nonces {
-		n.at = n.at.Add(-d)
-		s.nonces[k] = n
-	}
-	s.addEventLocked(Event{Kind: "fault", Summary: "injected: everything aged by " + d.String()})
+	s.clockOffset += d
+	s.addEventLocked(Event{Kind: "fault", Summary: "injected: the clock moved " + d.String() + " ahead"})
 }
+
+// nowLocked is the fake's clock: real time plus what Advance added.
+func (s *Server) nowLocked() time.Time { return time.Now().Add(s.clockOffset) }

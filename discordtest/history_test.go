@@ -148,8 +148,8 @@ func postNonce(t *testing.T, dg *discordgo.Session, channelID, content, nonce st
 	return m.ID
 }
 
-// enforce_nonce deduplicates only within the window: a message aged past
-// it is posted again by a resend with the same nonce, as on Discord.
+// enforce_nonce deduplicates only within the window: a resend with the
+// same nonce after the clock moved past it posts again, as on Discord.
 func TestNonceWindow(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -164,7 +164,7 @@ func TestNonceWindow(t *testing.T) {
 		s := newWorld(t)
 		dg := newSession(t, s)
 		first := postNonce(t, dg, digestID, "digest", "ob7.xyz")
-		s.Age(tt.age)
+		s.Advance(tt.age)
 		again := postNonce(t, dg, digestID, "digest", "ob7.xyz")
 		if n := len(s.ChannelMessages(digestID)); n != tt.wantPosts || (tt.wantPosts == 1) != (again == first) {
 			t.Errorf("resend %v after the first: %d posts (ids %s, %s); want %d", tt.age, n, first, again, tt.wantPosts)
