@@ -33,6 +33,7 @@ type Bot struct {
 	store          botStore
 	session        *discordgo.Session
 	router         *commands.Router
+	limiter        *rateLimiter // nil = limits.interactions 0
 	sender         *sender
 	mailer         *mailer // nil without smtp.host
 	metrics        *metrics
@@ -110,7 +111,8 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 	b.sender = newSender(store, session, cfg.Location(), logger, b.now, b.metrics)
 	b.sender.poll = b.outboxPoll
 	b.sender.roles = newRoleChecker(session, store, b.now)
-	b.router = &commands.Router{Store: store, Now: b.now, Location: cfg.Location(), Logger: logger, Observe: b.metrics.observe}
+	b.limiter = newRateLimiter(cfg.Limits)
+	b.router = &commands.Router{Store: store, Now: b.now, Location: cfg.Location(), Logger: logger, Observe: b.observe}
 	if cfg.SMTP.Host != "" {
 		b.mailer = newMailer(cfg.SMTP, logger)
 		b.router.Mailer = b.mailer
@@ -120,7 +122,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 		b.router.Dashboard = dashboardLinks{store: store, publicURL: cfg.HTTP.PublicURL}
 	}
 	if cfg.Discord.Interactions == config.InteractionsHTTP {
-		if b.interactions, err = newInteractionsEndpoint(cfg.Discord.PublicKey, b.router, logger, b.sender.poke); err != nil {
+		if b.interactions, err = newInteractionsEndpoint(cfg.Discord.PublicKey, limitedRouter{b}, logger, b.sender.poke); err != nil {
 			store.Close()
 			return nil, err
 		}
@@ -185,6 +187,7 @@ func (b *Bot) Run(ctx context.Context) error {
 	registered := make(chan error, 1)
 	b.session.AddHandler(func(s *discordgo.Session, r *discordgo.Ready) {
 		b.connected.Store(true)
+		b.sender.selfID.Store(r.User.ID)
 		if r.Application != nil {
 			b.appID.Store(r.Application.ID)
 		}
@@ -216,7 +219,7 @@ func (b *Bot) Run(ctx context.Context) error {
 		// database gives up in time to still send the apology.
 		hctx, cancel := context.WithTimeout(ctx, 2500*time.Millisecond)
 		defer cancel()
-		b.router.Handle(hctx, s, i.Interaction)
+		b.handleInteraction(hctx, s, i.Interaction)
 		b.sender.poke()
 	})
 

@@ -733,13 +733,16 @@ func TestFlowDraftsKeepWhatWasTyped(t *testing.T) {
 	}
 	f.h.restart()
 	f.run("draft_survives_restart", func(t *testing.T, h *harness) {
-		edit := h.press(draftStudent, draftReplies[2], "Edit request") // the bare ask
-		if got, _ := edit.Field("intro"); got != bareAsk {
-			t.Fatalf("after a restart, Edit request pre-fills intro = %q; want %q", got, bareAsk)
+		// One draft per student and company (issue 13): every reply's
+		// Edit request opens the latest form, here the last case's.
+		edit := h.press(draftStudent, draftReplies[2], "Edit request")
+		latest := draftValues[4]
+		if got, _ := edit.Field("intro"); got != latest["intro"] {
+			t.Fatalf("after a restart, Edit request pre-fills intro = %q; want the latest form's, %q", got, latest["intro"])
 		}
-		vals := draftValues[2]
-		vals["intro"] = flowGoodRequest("abnb-2")["intro"]
-		resp := flowSubmitModal(h, edit, map[string]string{"intro": vals["intro"]})
+		vals := latest
+		vals["resume_url"] = flowGoodRequest("abnb-4")["resume_url"]
+		resp := flowSubmitModal(h, edit, map[string]string{"resume_url": vals["resume_url"]})
 		id := flowPreviewNumber(t, resp)
 		f.created[id] = vals
 		flowWaitOffer(h, draftRef, id)

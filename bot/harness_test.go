@@ -102,6 +102,9 @@ func testConfig(t testing.TB, dc *discordtest.Server) config.Config {
 	cfg.Schedule.Sweep = "@every 1s"
 	cfg.HTTP.Listen = "127.0.0.1:0"
 	cfg.Log.Level = "debug"
+	// Scripted members act far faster than people; the limit's own tests
+	// (limits_e2e_test.go) set the limit they exercise.
+	cfg.Limits.Interactions = 1000
 	return cfg
 }
 

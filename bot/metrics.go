@@ -18,6 +18,7 @@ type metrics struct {
 	registry      *prometheus.Registry
 	interactions  *prometheus.CounterVec
 	latency       *prometheus.HistogramVec
+	limited       prometheus.Counter
 	sent          prometheus.Counter
 	retries       prometheus.Counter
 	undeliverable prometheus.Counter
@@ -39,6 +40,8 @@ func newMetrics(store countStore, now func() time.Time) *metrics {
 			Name: "referralbot_interaction_seconds", Help: "Time to answer an interaction.",
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5},
 		}, []string{"command"}),
+		limited: prometheus.NewCounter(prometheus.CounterOpts{Name: "referralbot_interactions_limited_total",
+			Help: "Interactions refused because the member was over limits.interactions per limits.window."}),
 		sent:          prometheus.NewCounter(prometheus.CounterOpts{Name: "referralbot_messages_sent_total", Help: "Outbox messages delivered."}),
 		retries:       prometheus.NewCounter(prometheus.CounterOpts{Name: "referralbot_message_retries_total", Help: "Outbox deliveries that failed and were scheduled again."}),
 		undeliverable: prometheus.NewCounter(prometheus.CounterOpts{Name: "referralbot_messages_undeliverable_total", Help: "Messages that could not be delivered and are kept with their error."}),
@@ -55,7 +58,7 @@ func newMetrics(store countStore, now func() time.Time) *metrics {
 			return float64(read(c))
 		})
 	}
-	m.registry.MustRegister(m.interactions, m.latency, m.sent, m.retries, m.undeliverable, m.stepsRun,
+	m.registry.MustRegister(m.interactions, m.latency, m.limited, m.sent, m.retries, m.undeliverable, m.stepsRun,
 		gauge("referralbot_outbox_pending", "Messages waiting to be delivered.", func(c storage.OutboxCounts) int { return c.Pending }),
 		gauge("referralbot_outbox_undeliverable", "Messages kept as undeliverable (for example DMs closed and no fallback channel).", func(c storage.OutboxCounts) int { return c.Undeliverable }),
 		gauge("referralbot_steps_due", "Timed steps due and not yet run.", func(c storage.OutboxCounts) int { return c.DueSteps }),
@@ -67,6 +70,13 @@ func newMetrics(store countStore, now func() time.Time) *metrics {
 func (m *metrics) observe(command, result string, d time.Duration) {
 	m.interactions.WithLabelValues(command, result).Inc()
 	m.latency.WithLabelValues(command).Observe(d.Seconds())
+}
+
+// observe counts an answered interaction and logs it at debug level: the
+// router's label names the command or button route, never what was typed.
+func (b *Bot) observe(command, result string, d time.Duration) {
+	b.metrics.observe(command, result, d)
+	b.logger.Debug("interaction answered", "command", command, "result", result, "took", d.Round(time.Microsecond))
 }
 
 func (m *metrics) handler() http.Handler {

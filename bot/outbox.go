@@ -8,8 +8,10 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bwmarrin/discordgo"
@@ -46,6 +48,8 @@ type sender struct {
 	wake    chan struct{}
 	metrics *metrics
 	roles   *roleChecker // checks offers to role-based referrers (roles.go); nil = no check
+
+	selfID atomic.Value // string: the bot's own user id, from Ready
 
 	mu        sync.Mutex
 	dmChannel map[string]string // user id -> DM channel id
@@ -113,15 +117,15 @@ func (o *sender) deliver(ctx context.Context, m storage.OutboxMessage) {
 	if m.Outgoing.UserID != "" {
 		channelID, err = o.dm(m.Outgoing.UserID)
 	}
-	var sent *discordgo.Message
+	var sentID string
 	if err == nil {
-		sent, err = o.send(channelID, msg, outboxNonce(m))
+		sentID, err = o.post(channelID, msg, m, log)
 	}
 	var rest *discordgo.RESTError
 	switch {
 	case err == nil:
 		o.metrics.sent.Inc()
-		o.record(ctx, log, o.store.MarkSent(ctx, m.ID, sent.ID))
+		o.record(ctx, log, o.store.MarkSent(ctx, m.ID, sentID))
 		log.Debug("delivered")
 	case errors.As(err, &rest) && rest.Message != nil && rest.Message.Code == discordgo.ErrCodeCannotSendMessagesToThisUser:
 		// DMs closed: final for this message; ping the user in the fallback channel instead.
@@ -155,10 +159,10 @@ func (o *sender) record(ctx context.Context, log *slog.Logger, err error) {
 }
 
 // backoff is exponential from one second, with jitter so that many failed
-// messages do not retry in lockstep. It is capped at three minutes, inside
-// the few minutes in which Discord matches a nonce: an attempt that Discord
-// did post although its answer was lost (a timeout, a 5xx from a proxy) is
-// recognised by the next one instead of posted twice.
+// messages do not retry in lockstep, capped at three minutes. An attempt
+// that Discord did post although its answer was lost (a timeout, a 5xx
+// from a proxy) is recognised by the next one through its nonce, or, past
+// the minutes Discord matches nonces for, by post's look at the channel.
 func backoff(attempts int) time.Duration {
 	d := time.Second << min(attempts, 10)
 	if d > 3*time.Minute {
@@ -173,6 +177,96 @@ func backoff(attempts int) time.Duration {
 // again, as after restoring a backup. At most 24 characters (Discord: 25).
 func outboxNonce(m storage.OutboxMessage) string {
 	return "ob" + strconv.FormatInt(m.ID, 36) + "." + strconv.FormatInt(m.CreatedAt.UnixMilli(), 36)
+}
+
+// nonceTrustedFor is how long after a row was made a resend may rely on
+// enforce_nonce alone. Discord matches a nonce for "a few minutes"; two
+// leaves a margin.
+const nonceTrustedFor = 2 * time.Minute
+
+// Looking for an earlier attempt reads at most historyPages pages of the
+// channel, newest first, and stops at messages older than the row (less
+// clockSkew, for the host's clock against Discord's).
+const (
+	historyPageSize = 50
+	historyPages    = 4
+	clockSkew       = time.Minute
+)
+
+// post delivers one message and returns its Discord id. The outbox records
+// an attempt only with its outcome (attempts, last_error, next_attempt_at
+// move together in MarkSent, MarkRetry, MarkUndeliverable), so an attempt
+// cut short by a crash or a lost answer leaves no trace, and the row's
+// creation is the earliest its first attempt can have been. A row older
+// than nonceTrustedFor may have been posted outside the nonce window: it
+// first looks for its nonce in the channel and, when found, takes that
+// message instead of posting again.
+func (o *sender) post(channelID string, msg *discordgo.MessageSend, m storage.OutboxMessage, log *slog.Logger) (string, error) {
+	nonce := outboxNonce(m)
+	if o.now().Sub(m.CreatedAt) > nonceTrustedFor {
+		id, err := o.findPosted(channelID, nonce, m.CreatedAt)
+		if err != nil {
+			return "", fmt.Errorf("look for an earlier attempt: %w", err)
+		}
+		if id != "" {
+			log.Info("already posted by an earlier attempt; recorded, not posted again", "message_id", id)
+			return id, nil
+		}
+	}
+	sent, err := o.send(channelID, msg, nonce)
+	if err != nil {
+		return "", err
+	}
+	return sent.ID, nil
+}
+
+// postedMessage is what findPosted reads of a message in the history;
+// discordgo's Message has no nonce.
+type postedMessage struct {
+	ID        string          `json:"id"`
+	Nonce     json.RawMessage `json:"nonce"` // a string or an integer
+	Timestamp time.Time       `json:"timestamp"`
+	Author    struct {
+		ID  string `json:"id"`
+		Bot bool   `json:"bot"`
+	} `json:"author"`
+}
+
+// findPosted returns the id of the bot's own message in the channel that
+// carries nonce, or "" when there is none among those since the row was
+// made.
+func (o *sender) findPosted(channelID, nonce string, since time.Time) (string, error) {
+	self, _ := o.selfID.Load().(string)
+	endpoint := discordgo.EndpointChannelMessages(channelID)
+	before := ""
+	for range historyPages {
+		q := url.Values{"limit": {strconv.Itoa(historyPageSize)}}
+		if before != "" {
+			q.Set("before", before)
+		}
+		resp, err := o.session.RequestWithBucketID(http.MethodGet, endpoint+"?"+q.Encode(), nil, endpoint)
+		if err != nil {
+			return "", err
+		}
+		var page []postedMessage
+		if err := json.Unmarshal(resp, &page); err != nil {
+			return "", fmt.Errorf("decode channel messages: %w", err)
+		}
+		for _, p := range page {
+			var got string
+			if json.Unmarshal(p.Nonce, &got) != nil {
+				continue // an integer nonce is never ours
+			}
+			if got == nonce && p.Author.Bot && (self == "" || p.Author.ID == self) {
+				return p.ID, nil
+			}
+		}
+		if len(page) < historyPageSize || page[len(page)-1].Timestamp.Before(since.Add(-clockSkew)) {
+			return "", nil
+		}
+		before = page[len(page)-1].ID
+	}
+	return "", nil
 }
 
 func (o *sender) dm(userID string) (string, error) {

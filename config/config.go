@@ -24,6 +24,7 @@ type Config struct {
 	Timezone  string    `yaml:"timezone"` // IANA name, e.g. "UTC"; see Location
 	Schedule  Schedule  `yaml:"schedule"`
 	Referrals Referrals `yaml:"referrals"`
+	Limits    Limits    `yaml:"limits"`
 	SMTP      SMTP      `yaml:"smtp"`
 	HTTP      HTTP      `yaml:"http"`
 	Log       Log       `yaml:"log"`
@@ -65,6 +66,14 @@ type Referrals struct {
 	MaxOpenPerStudent int        `yaml:"max_open_per_student"`
 	ReferrerCapacity  int        `yaml:"referrer_capacity"`
 	Retention         Duration   `yaml:"retention"`
+}
+
+// Limits is the limits: section: how many interactions (commands, button
+// presses, form submits) one member may send within Window before the bot
+// answers "slow down" and does nothing. Interactions 0 turns the limit off.
+type Limits struct {
+	Interactions int      `yaml:"interactions"`
+	Window       Duration `yaml:"window"`
 }
 
 // SMTP is the smtp: section, for work-email verification.
@@ -109,9 +118,10 @@ func Default() Config {
 			ReferrerCapacity:  4,
 			Retention:         180 * day,
 		},
-		SMTP: SMTP{Port: 587, From: "referrals@example.org"},
-		HTTP: HTTP{Listen: "127.0.0.1:8080", InteractionsPath: "/interactions"},
-		Log:  Log{Level: "info", Format: "text"},
+		Limits: Limits{Interactions: 10, Window: Duration(10 * time.Second)},
+		SMTP:   SMTP{Port: 587, From: "referrals@example.org"},
+		HTTP:   HTTP{Listen: "127.0.0.1:8080", InteractionsPath: "/interactions"},
+		Log:    Log{Level: "info", Format: "text"},
 	}
 }
 

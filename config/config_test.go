@@ -849,3 +849,51 @@ func TestDurationYAML(t *testing.T) {
 		}
 	}
 }
+
+func TestLoadLimits(t *testing.T) {
+	tests := []struct {
+		name     string
+		yaml     string
+		wantN    int
+		wantW    time.Duration
+		wantErrs []string // nil = loads
+	}{
+		{"default", "log:\n  level: info\n", 10, 10 * time.Second, nil},
+		{"set", "limits:\n  interactions: 5\n  window: 1m\n", 5, time.Minute, nil},
+		{"off", "limits:\n  interactions: 0\n", 0, 10 * time.Second, nil},
+		{"negative", "limits:\n  interactions: -1\n", 0, 0,
+			[]string{"limits.interactions: -1 is out of range; use 1 to 1000", "0 to turn the limit off"}},
+		{"too many", "limits:\n  interactions: 1001\n", 0, 0,
+			[]string{"limits.interactions: 1001 is out of range"}},
+		{"not a number", "limits:\n  interactions: lots\n", 0, 0,
+			[]string{`limits.interactions: want a whole number, got "lots"`}},
+		{"window zero", "limits:\n  window: 0s\n", 0, 0,
+			[]string{"limits.window: must be more than 0"}},
+		{"window too long", "limits:\n  window: 2h\n", 0, 0,
+			[]string{"limits.window: 2h is too long", "at most 1h"}},
+		{"window not a duration", "limits:\n  window: soon\n", 0, 0,
+			[]string{"limits.window:"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Load(strings.NewReader(tt.yaml), tokenEnv)
+			if tt.wantErrs == nil {
+				if err != nil {
+					t.Fatalf("Load(%q) error = %v", tt.yaml, err)
+				}
+				if c.Limits.Interactions != tt.wantN || time.Duration(c.Limits.Window) != tt.wantW {
+					t.Errorf("Load(%q) limits = %d in %v; want %d in %v", tt.yaml, c.Limits.Interactions, time.Duration(c.Limits.Window), tt.wantN, tt.wantW)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("Load(%q) error = nil; want %q", tt.yaml, tt.wantErrs[0])
+			}
+			for _, w := range tt.wantErrs {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("Load(%q) error = %q; want it to contain %q", tt.yaml, err, w)
+				}
+			}
+		})
+	}
+}

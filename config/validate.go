@@ -16,6 +16,9 @@ import (
 const (
 	maxNudges   = 5
 	maxPerLimit = 20 // for max_open_per_student and referrer_capacity
+
+	maxInteractions = 1000      // limits.interactions
+	maxLimitWindow  = time.Hour // limits.window: longer locks members out for too long
 )
 
 // Validate checks a Config built in code (the demo builds one without YAML);
@@ -104,6 +107,13 @@ func (c Config) check() []problem {
 	}
 	if v := r.ReferrerCapacity; v < 1 || v > maxPerLimit {
 		add("referrals.referrer_capacity", "%d is out of range; use 1 to %d", v, maxPerLimit)
+	}
+
+	if v := c.Limits.Interactions; v < 0 || v > maxInteractions {
+		add("limits.interactions", "%d is out of range; use 1 to %d interactions per limits.window (e.g. 10), or 0 to turn the limit off", v, maxInteractions)
+	}
+	if w := c.Limits.Window; time.Duration(w) > maxLimitWindow {
+		add("limits.window", "%s is too long: a member who hits the limit waits up to that long; use at most 1h, e.g. 10s", w)
 	}
 
 	if v := c.SMTP.Port; v < 1 || v > 65535 {

@@ -270,7 +270,7 @@ func (s *Server) callbackLocked(it *interactionRec, typ discordgo.InteractionRes
 // newInteractionMessageLocked is a reply or followup in the interaction's
 // channel, ephemeral if flags say so.
 func (s *Server) newInteractionMessageLocked(it *interactionRec, ch messageChange) *storedMessage {
-	m := &storedMessage{id: s.newIDLocked(), channelID: it.channelID, guildID: it.guildID, interactionID: it.id, createdAt: time.Now()}
+	m := &storedMessage{id: s.newIDLocked(), channelID: it.channelID, guildID: it.guildID, interactionID: it.id, createdAt: s.nowLocked()}
 	if c := s.channels[it.channelID]; c != nil {
 		m.dmUserID = c.dmUserID
 	}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -50,6 +51,74 @@ func (s *Server) addFault(f *faultRule) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.faults = append(s.faults, f)
+}
+
+type heldRule struct {
+	method     string
+	pattern    []string
+	status     int
+	takeEffect bool
+	release    chan struct{}
+}
+
+// LoseNextAnswer lets the next call matching method and pathPattern take
+// effect (a message is posted, its nonce recorded) and then answers it
+// with status, as when a proxy or the network gives up after Discord did
+// the work: the caller cannot tell whether it happened. The answer is held
+// until release is called (or the server closes), so a test can change
+// the world first, e.g. Advance the fake and the bot clocks. Use a
+// status discordgo does not retry by itself (not 502), e.g. 504. An event
+// "injected: holding ..." is recorded when the call arrives.
+func (s *Server) LoseNextAnswer(method, pathPattern string, status int) (release func()) {
+	return s.hold(method, pathPattern, status, true)
+}
+
+// FailNextHeld is LoseNextAnswer for a call that does not take effect:
+// it is held until release and then fails with status, nothing done.
+func (s *Server) FailNextHeld(method, pathPattern string, status int) (release func()) {
+	return s.hold(method, pathPattern, status, false)
+}
+
+func (s *Server) hold(method, pathPattern string, status int, takeEffect bool) func() {
+	h := &heldRule{method: method, pattern: splitPattern(pathPattern), status: status, takeEffect: takeEffect, release: make(chan struct{})}
+	s.mu.Lock()
+	s.held = append(s.held, h)
+	s.mu.Unlock()
+	var once sync.Once
+	return func() { once.Do(func() { close(h.release) }) }
+}
+
+// takeHeld consumes the first hold rule matching the call.
+func (s *Server) takeHeld(method, rel string) *heldRule {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, h := range s.held {
+		if matchRoute(h.method, h.pattern, method, rel) {
+			s.held = append(s.held[:i:i], s.held[i+1:]...)
+			what := "nothing done"
+			if h.takeEffect {
+				what = "after it took effect"
+			}
+			s.addEventLocked(Event{Kind: "fault", Summary: fmt.Sprintf("injected: holding %s %s until released, then %d (%s)", method, rel, h.status, what)})
+			return h
+		}
+	}
+	return nil
+}
+
+// answer waits for the release and fails the call.
+func (h *heldRule) answer(r *http.Request, done <-chan struct{}) result {
+	select {
+	case <-h.release:
+	case <-done:
+	case <-r.Context().Done():
+	}
+	res := failure(h.status, 0, fmt.Sprintf("%d: %s", h.status, http.StatusText(h.status)), "")
+	res.note = fmt.Sprintf("injected %d, held", h.status)
+	if h.takeEffect {
+		res.note = fmt.Sprintf("injected %d after the call took effect (answer lost)", h.status)
+	}
+	return res
 }
 
 // Delay holds every matching call for d before handling it (d <= 0 removes

@@ -295,7 +295,7 @@ func (s *Server) postMessage(r *http.Request) result {
 		return failure(http.StatusForbidden, codeCannotDM, "Cannot send messages to this user",
 			"DMs of "+s.usernameLocked(c.dmUserID)+" are closed (CloseDMs)")
 	}
-	now := time.Now()
+	now := s.nowLocked()
 	if ch.enforceNonce && ch.nonce != "" {
 		if prev, seen := s.nonces[nonceKey{c.id, ch.nonce}]; seen && now.Sub(prev.at) < nonceWindow {
 			if m, ok2 := s.messages[prev.messageID]; ok2 {
@@ -373,7 +373,7 @@ func (s *Server) editLocked(m *storedMessage, ch messageChange, userID string) r
 		return emptyMessage()
 	}
 	next.edits++
-	next.editedAt = time.Now()
+	next.editedAt = s.nowLocked()
 	next.flags &^= discordgo.MessageFlagsLoading
 	*m = next
 	snap := m.snapshot(s.bot.ID)

@@ -91,6 +91,7 @@ func (s *Server) routes() {
 	s.route("GET /users/{user}", s.getUser)
 	s.route("POST /users/@me/channels", s.createDM)
 	s.route("GET /channels/{channel}", s.getChannel)
+	s.route("GET /channels/{channel}/messages", s.listMessages)
 	s.route("POST /channels/{channel}/messages", s.postMessage)
 	s.route("GET /channels/{channel}/messages/{message}", s.getMessage)
 	s.route("PATCH /channels/{channel}/messages/{message}", s.editMessage)
@@ -193,8 +194,15 @@ func (s *Server) handleREST(r *http.Request, rel string, isAPI bool, auth string
 	if _, pattern := s.api.Handler(r); pattern == "" {
 		return notFound(0, "404: Not Found", "the fake has no route "+r.Method+" "+rel)
 	}
+	held := s.takeHeld(r.Method, rel)
+	if held != nil && !held.takeEffect {
+		return held.answer(r, s.done)
+	}
 	h := &resultHolder{}
 	s.api.ServeHTTP(h, r)
+	if held != nil {
+		return held.answer(r, s.done)
+	}
 	return h.res
 }
 

@@ -102,6 +102,8 @@ type Server struct {
 	posts    map[string][]string // channel ID -> IDs posted through the channel endpoint
 	nonces   map[nonceKey]nonceRec
 
+	clockOffset time.Duration // Advance: message times and the nonce window
+
 	commands   map[string][]*discordgo.ApplicationCommand // guild ID ("" global) -> commands
 	registered bool
 
@@ -111,6 +113,7 @@ type Server struct {
 	events   []Event
 	requests []RequestLog
 	faults   []*faultRule
+	held     []*heldRule
 	delays   []*delayRule
 
 	eventsForgotten int // events dropped by ForgetBefore, for EventsSince cursors
@@ -355,7 +358,7 @@ const discordEpochMs = 1420070400000
 // newIDLocked returns a snowflake with the current time, strictly
 // increasing, so bots can read creation times from IDs.
 func (s *Server) newIDLocked() string {
-	id := uint64(time.Now().UnixMilli()-discordEpochMs) << 22
+	id := uint64(s.nowLocked().UnixMilli()-discordEpochMs) << 22
 	if id <= s.lastID {
 		id = s.lastID + 1
 	}

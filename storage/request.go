@@ -63,10 +63,19 @@ func (s *Store) SaveDraft(ctx context.Context, d referral.DraftRequest) (int64, 
 	return id, nil
 }
 
-// saveDraft overwrites the student's draft d.ID, or keeps a new one. A
-// draft is never a request: it is not offered and not listed by status.
+// saveDraft overwrites the student's draft d.ID, or else their draft for
+// the same company in the server, or keeps a new one: one draft per
+// student and company, however often a form is sent back. A draft is
+// never a request: it is not offered and not listed by status.
 func saveDraft(ctx context.Context, tx *sql.Tx, now time.Time, d referral.DraftRequest) (int64, error) {
 	f := d.Fields
+	if d.ID == 0 {
+		err := tx.QueryRowContext(ctx, `SELECT id FROM drafts WHERE student_id = ? AND guild_id = ? AND company_key = ? ORDER BY id DESC LIMIT 1`,
+			d.StudentID, d.GuildID, d.Company.Key).Scan(&d.ID)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return 0, err
+		}
+	}
 	if d.ID != 0 {
 		res, err := tx.ExecContext(ctx, `UPDATE drafts SET job_url = ?, role = ?, intro = ?, resume_url = ?, note = ?, updated_at = ?
 			WHERE id = ? AND student_id = ?`, f.JobURL, f.Role, f.Intro, f.ResumeURL, f.Note, ms(now), d.ID, d.StudentID)
