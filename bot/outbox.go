@@ -87,7 +87,9 @@ func (o *sender) drain(ctx context.Context) {
 	for ctx.Err() == nil {
 		due, err := o.store.DueOutbox(ctx, o.now(), 50)
 		if err != nil {
-			o.logger.Error("outbox read failed", "err", err)
+			if ctx.Err() == nil { // a shutdown is not a failure
+				o.logger.Error("outbox read failed", "err", err)
+			}
 			return
 		}
 		if len(due) == 0 {
