@@ -202,12 +202,19 @@ func (s *Store) PostWeeklyDigests(ctx context.Context, now, scheduledAt time.Tim
 	}
 	var posted []string
 	for _, g := range guilds {
-		d, _, err := s.readDigest(ctx, g, now)
+		d, st, err := s.readDigest(ctx, g, now)
 		if err != nil {
 			return posted, fmt.Errorf("weekly digest for %s: %w", g, err)
 		}
+		if st.DigestChannelID == "" {
+			continue
+		}
 		queued := false
 		err = s.tx(ctx, func(tx *sql.Tx, _ time.Time) error {
+			st, err := guildSettings(ctx, tx, g)
+			if err != nil || st.DigestChannelID == "" {
+				return err
+			}
 			// The insert decides: a digest-now or a second bot that got
 			// here first leaves nothing to do.
 			res, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO digests (guild_id, week, posted_at) VALUES (?, ?, ?)`, g, week, ms(now))
@@ -215,10 +222,6 @@ func (s *Store) PostWeeklyDigests(ctx context.Context, now, scheduledAt time.Tim
 				return err
 			}
 			if n, err := res.RowsAffected(); err != nil || n == 0 {
-				return err
-			}
-			st, err := guildSettings(ctx, tx, g)
-			if err != nil {
 				return err
 			}
 			queued = true

@@ -476,3 +476,35 @@ func TestWeekHistoryAcrossDaylightSaving(t *testing.T) {
 		t.Errorf("the last two weeks have %d requests; want 2", got)
 	}
 }
+
+// Two sweeps racing for the same week (two bots, or a slow one and the
+// next firing): the digests row decides, so exactly one posts.
+func TestWeeklyDigestRaceQueuesOnce(t *testing.T) {
+	s, clk := seedTwoWeeks(t)
+	now := nov(16, 9)
+	clk.set(now)
+	got := make(chan []string, 2)
+	for range 2 {
+		go func() {
+			posted, err := s.PostWeeklyDigests(context.Background(), now, now)
+			if err != nil {
+				t.Errorf("PostWeeklyDigests: %v", err)
+			}
+			got <- posted
+		}()
+	}
+	total := 0
+	for range 2 {
+		for _, g := range <-got {
+			if g == "g1" {
+				total++
+			}
+		}
+	}
+	if total != 1 {
+		t.Errorf("g1 posted by %d of two racing sweeps; want 1", total)
+	}
+	if weeks := digestWeeks(t, s, "g1"); !reflect.DeepEqual(weeks, []string{"2026-W47"}) {
+		t.Errorf("digests queued for weeks %v; want [2026-W47] once", weeks)
+	}
+}
