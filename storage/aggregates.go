@@ -40,7 +40,8 @@ const qWindowCounts = `SELECT what, SUM(n) FROM (
 // qEventTotals is a server's all-time counts.
 const qEventTotals = `SELECT what, n FROM event_totals WHERE guild_id = ?`
 
-// floorTo rounds t (ms) down to a multiple of unit.
+// floorTo rounds t (ms) down to a multiple of unit; for times after 1970
+// that is the triggers' at / unit * unit.
 func floorTo(t, unit int64) int64 {
 	m := t % unit
 	if m < 0 {

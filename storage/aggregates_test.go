@@ -817,6 +817,37 @@ func TestMigration0004BackfillEqualsRebuild(t *testing.T) {
 	}
 }
 
+func TestWindowParts(t *testing.T) {
+	day := func(d int) int64 { return nov(d, 0).UnixMilli() }
+	hour := func(d, h int) int64 { return nov(d, h).UnixMilli() }
+	tests := []struct {
+		name     string
+		from, to int64
+		// days, hours before, hours after, events before, events after
+		want [5][2]int64
+	}{
+		{"inside an hour", hour(9, 10) + 5, hour(9, 10) + 9, [5][2]int64{4: {}, 3: {hour(9, 10) + 5, hour(9, 10) + 9}}},
+		{"hours of one day", hour(9, 10) + 5, hour(9, 14) + 9,
+			[5][2]int64{1: {hour(9, 11), hour(9, 14)}, 3: {hour(9, 10) + 5, hour(9, 11)}, 4: {hour(9, 14), hour(9, 14) + 9}}},
+		{"days", hour(9, 10) + 5, hour(16, 9) + 9, [5][2]int64{{day(10), day(16)}, {hour(9, 11), day(10)}, {day(16), hour(16, 9)},
+			{hour(9, 10) + 5, hour(9, 11)}, {hour(16, 9), hour(16, 9) + 9}}},
+		{"whole days", day(9), day(16), [5][2]int64{{day(9), day(16)}, {day(9), day(9)}, {day(16), day(16)}, {day(9), day(9)}, {day(16), day(16)}}},
+		{"whole hours across midnight", hour(9, 22), hour(10, 2), [5][2]int64{1: {hour(9, 22), hour(10, 2)}, 3: {hour(9, 22), hour(9, 22)}, 4: {hour(10, 2), hour(10, 2)}}},
+		{"from then on", hour(9, 10) + 5, math.MaxInt64, [5][2]int64{{day(10), math.MaxInt64}, {hour(9, 11), day(10)},
+			{math.MaxInt64, math.MaxInt64}, {hour(9, 10) + 5, hour(9, 11)}, {math.MaxInt64, math.MaxInt64}}},
+	}
+	for _, tt := range tests {
+		args := windowParts("g1", tt.from, tt.to)
+		var got [5][2]int64
+		for i := range got {
+			got[i] = [2]int64{args[1+2*i].(int64), args[2+2*i].(int64)}
+		}
+		if got != tt.want {
+			t.Errorf("%s: windowParts(%d, %d) = %v; want %v", tt.name, tt.from, tt.to, got, tt.want)
+		}
+	}
+}
+
 // seedHistory writes, with direct inserts in one transaction, a history
 // of the shape the store writes: requests over 100 weeks in five servers
 // (90% in g1), their events, referrers at 100 companies and an outbox
