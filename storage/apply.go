@@ -162,8 +162,7 @@ func (s *Store) apply(ctx context.Context, tx *sql.Tx, now time.Time, c referral
 		}
 	}
 	for _, e := range c.Events {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO events (request_id, guild_id, kind, actor_id, detail, at) VALUES (?, ?, ?, ?, ?, ?)`,
-			e.RequestID, e.GuildID, e.Kind, e.ActorID, e.Detail, ms(now)); err != nil {
+		if err := insertEvent(ctx, tx, now, e); err != nil { // counted in the aggregates (aggregates.go)
 			return err
 		}
 	}

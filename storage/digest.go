@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/referralbot/referralbot/referral"
@@ -14,36 +13,28 @@ import (
 // chartWeeks is how many weeks the digest's chart shows.
 const chartWeeks = 8
 
-// The digest's queries. Each one reads a range of one server's rows
-// through an index (see TestDigestQueriesUseIndexes); none scans the
-// events of every server or of every company.
+// The digest's queries besides the window counts (aggregates.go). Each
+// reads a range of one server's rows through an index (see
+// TestDigestQueriesUseIndexes) and none reads the server's history: at
+// most the window's accepts and submissions.
 const (
-	// eventWhat names what an event counts as: created, accepted,
-	// submitted, outcome:screen, outcome:interview, outcome:offer.
-	eventWhat = `kind || CASE WHEN kind = 'outcome' THEN ':' || detail ELSE '' END`
-
-	// qDigestWeeks counts the events of the last chartWeeks windows;
-	// window 0 ends now. The bounds are filled in by weekBuckets.
-	qDigestWeeks = `SELECT CASE %s ELSE %d END, ` + eventWhat + `, COUNT(*) FROM events
-		WHERE guild_id = ? AND at >= ? AND at < ? AND kind IN ('created', 'accepted', 'submitted', 'outcome') GROUP BY 1, 2`
-
-	// qDigestTotals counts everything before now.
-	qDigestTotals = `SELECT ` + eventWhat + `, COUNT(*) FROM events
-		WHERE guild_id = ? AND at < ? AND kind IN ('created', 'accepted', 'submitted', 'outcome') GROUP BY 1`
-
-	// qDigestWaits is the time from request to accept of the week's accepts.
-	qDigestWaits = `SELECT e.at - r.created_at FROM events e JOIN requests r ON r.id = e.request_id
-		WHERE e.guild_id = ? AND e.at >= ? AND e.at < ? AND e.kind = 'accepted' ORDER BY 1`
+	// qDigestWaits is the time from request to accept of the window's
+	// accepts, stored on each accepted event.
+	qDigestWaits = `SELECT wait_ms FROM events WHERE guild_id = ? AND kind = 'accepted' AND at >= ? AND at < ? AND wait_ms IS NOT NULL
+		ORDER BY wait_ms`
 
 	// qDigestWanted lists companies whose requests wait because no
 	// referrer is free: most waiting first, then the longest waiting.
-	qDigestWanted = `SELECT MIN(company_name), COUNT(*) FROM requests WHERE guild_id = ? AND state = 'waiting'
-		GROUP BY company_key ORDER BY COUNT(*) DESC, MIN(created_at), MIN(company_name) LIMIT 15`
+	qDigestWanted = `SELECT MIN(c.company_name), SUM(c.waiting) FROM company_counts c WHERE c.guild_id = ?1 AND c.waiting > 0
+		GROUP BY c.company_key ORDER BY SUM(c.waiting) DESC,
+			(SELECT MIN(r.created_at) FROM requests r WHERE r.guild_id = ?1 AND r.company_key = c.company_key AND r.state = 'waiting'),
+			MIN(c.company_name)
+		LIMIT 15`
 
-	// qDigestThanks lists the week's referrers, whoever accepted or
+	// qDigestThanks lists the window's referrers, whoever accepted or
 	// submitted, busiest first; forgotten users have no id left.
-	qDigestThanks = `SELECT actor_id FROM events WHERE guild_id = ? AND at >= ? AND at < ? AND kind IN ('accepted', 'submitted') AND actor_id != ''
-		GROUP BY actor_id ORDER BY COUNT(*) DESC, MIN(at), actor_id`
+	qDigestThanks = `SELECT actor_id FROM events WHERE guild_id = ? AND (kind = 'accepted' OR kind = 'submitted') AND at >= ? AND at < ?
+		AND actor_id != '' GROUP BY actor_id ORDER BY COUNT(*) DESC, MIN(at), actor_id`
 
 	// qDigestDue lists the servers whose week has no digest yet and whose
 	// digest channel was set before the week's scheduled time.
@@ -51,54 +42,37 @@ const (
 		AND NOT EXISTS (SELECT 1 FROM digests d WHERE d.guild_id = g.guild_id AND d.week = ?) ORDER BY g.guild_id`
 )
 
-// weekBuckets returns the query counting events by week and its bounds:
-// bounds[i] is where window i starts and bounds[i-1] where it ends, one
-// calendar week apart in loc, so a daylight-saving change neither shifts
-// nor drops a week.
-func weekBuckets(now time.Time, loc *time.Location) (query string, bounds []time.Time) {
+// weekBounds returns the chart's windows: bounds[i] is where window i
+// starts and bounds[i-1] where it ends (bounds[0] is now), one calendar
+// week apart in loc, so a daylight-saving change neither shifts nor drops
+// a week.
+func weekBounds(now time.Time, loc *time.Location) []time.Time {
 	local := now.In(loc)
-	bounds = make([]time.Time, chartWeeks+1)
+	bounds := make([]time.Time, chartWeeks+1)
 	bounds[0] = now
-	var cases strings.Builder
 	for i := 1; i <= chartWeeks; i++ {
 		bounds[i] = local.AddDate(0, 0, -7*i)
-		if i < chartWeeks {
-			fmt.Fprintf(&cases, "WHEN at >= ? THEN %d ", i-1)
-		}
 	}
-	return fmt.Sprintf(qDigestWeeks, cases.String(), chartWeeks-1), bounds
+	return bounds
 }
 
 // digest computes a server's numbers for the week (seven calendar days in
-// the configured time zone) before now.
-func (s *Store) digest(ctx context.Context, q querier, guildID string, now time.Time) (referral.Digest, error) {
+// the configured time zone) before now. q should be one read snapshot.
+func (s *Store) digest(ctx context.Context, q snapshot, guildID string, now time.Time) (referral.Digest, error) {
 	loc := s.loc
-	query, bounds := weekBuckets(now, loc)
+	bounds := weekBounds(now, loc)
 	d := referral.Digest{GuildID: guildID, Week: referral.WeekKey(now, loc), From: bounds[1].UTC(), To: now.UTC()}
 
-	// The week and the chart's weeks in one pass over the index.
-	args := make([]any, 0, chartWeeks+2)
-	for _, b := range bounds[1:chartWeeks] {
-		args = append(args, ms(b))
-	}
-	args = append(args, guildID, ms(bounds[chartWeeks]), ms(now))
-	weeks := make([]map[string]int, chartWeeks)
-	for i := range weeks {
-		weeks[i] = map[string]int{}
-	}
-	err := eachRow(ctx, q, query, args, func(rows *sql.Rows) error {
-		var i, n int
-		var what string
-		if err := rows.Scan(&i, &what, &n); err != nil {
-			return err
-		}
-		if i >= 0 && i < chartWeeks {
-			weeks[i][what] = n
-		}
-		return nil
-	})
+	windows, err := newWindowCounter(ctx, q, guildID)
 	if err != nil {
 		return d, err
+	}
+	defer windows.Close()
+	weeks := make([]map[string]int, chartWeeks)
+	for i := range weeks {
+		if weeks[i], err = windows.count(ctx, bounds[i+1].UnixMilli(), bounds[i].UnixMilli()); err != nil {
+			return d, err
+		}
 	}
 	week := weeks[0]
 	d.NewRequests, d.Matched, d.Submitted = week["created"], week["accepted"], week["submitted"]
@@ -109,14 +83,7 @@ func (s *Store) digest(ctx context.Context, q querier, guildID string, now time.
 			Submitted: c["submitted"], Interviews: c["outcome:interview"], Offers: c["outcome:offer"]})
 	}
 
-	all := map[string]int{}
-	err = eachRow(ctx, q, qDigestTotals, []any{guildID, ms(now)}, func(rows *sql.Rows) error {
-		var what string
-		var n int
-		err := rows.Scan(&what, &n)
-		all[what] = n
-		return err
-	})
+	all, err := windows.totalsBefore(ctx, q, now.UnixMilli())
 	if err != nil {
 		return d, err
 	}
@@ -154,6 +121,22 @@ func (s *Store) digest(ctx context.Context, q querier, guildID string, now time.
 	return d, err
 }
 
+// readDigest computes a server's digest from one read snapshot, outside
+// any write transaction, with the server's settings as of that snapshot.
+func (s *Store) readDigest(ctx context.Context, guildID string, now time.Time) (referral.Digest, referral.GuildSettings, error) {
+	q, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return referral.Digest{}, referral.GuildSettings{}, err
+	}
+	defer q.Rollback()
+	g, err := guildSettings(ctx, q, guildID)
+	if err != nil || g.DigestChannelID == "" {
+		return referral.Digest{}, g, err
+	}
+	d, err := s.digest(ctx, q, guildID, now)
+	return d, g, err
+}
+
 // median of sorted millisecond waits; 0 for none.
 func median(sorted []int64) time.Duration {
 	n := len(sorted)
@@ -169,18 +152,23 @@ func median(sorted []int64) time.Duration {
 
 // PostDigestNow queues this week's digest for the server's digest channel
 // at once; it counts as the week's digest, so the scheduled one skips.
+// The numbers come from a read snapshot; the write transaction only
+// records the digest and queues it.
 func (s *Store) PostDigestNow(ctx context.Context, guildID string, now time.Time) (referral.Digest, error) {
-	var d referral.Digest
-	err := s.tx(ctx, func(tx *sql.Tx, _ time.Time) error {
+	d, g, err := s.readDigest(ctx, guildID, now)
+	if err == nil && g.DigestChannelID == "" {
+		err = referral.ErrWrongState
+	}
+	if err != nil {
+		return d, fmt.Errorf("post digest: %w", err)
+	}
+	err = s.tx(ctx, func(tx *sql.Tx, _ time.Time) error {
 		g, err := guildSettings(ctx, tx, guildID)
 		if err != nil {
 			return err
 		}
 		if g.DigestChannelID == "" {
 			return referral.ErrWrongState
-		}
-		if d, err = s.digest(ctx, tx, guildID, now); err != nil {
-			return err
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO digests (guild_id, week, posted_at) VALUES (?, ?, ?)
 			ON CONFLICT (guild_id, week) DO UPDATE SET posted_at = excluded.posted_at`, guildID, d.Week, ms(now)); err != nil {
@@ -198,7 +186,8 @@ func (s *Store) PostDigestNow(ctx context.Context, guildID string, now time.Time
 // channel that has none yet this week (the ISO week of now in the store's
 // time zone) and had its channel before scheduledAt, this week's scheduled
 // time: a server set up after it waits for next week. It returns the
-// servers posted to.
+// servers posted to. Each digest is computed from a read snapshot; a short
+// write transaction then decides whether to post it.
 func (s *Store) PostWeeklyDigests(ctx context.Context, now, scheduledAt time.Time) ([]string, error) {
 	week := referral.WeekKey(now, s.loc)
 	var guilds []string
@@ -213,8 +202,19 @@ func (s *Store) PostWeeklyDigests(ctx context.Context, now, scheduledAt time.Tim
 	}
 	var posted []string
 	for _, g := range guilds {
+		d, st, err := s.readDigest(ctx, g, now)
+		if err != nil {
+			return posted, fmt.Errorf("weekly digest for %s: %w", g, err)
+		}
+		if st.DigestChannelID == "" {
+			continue
+		}
 		queued := false
-		err := s.tx(ctx, func(tx *sql.Tx, _ time.Time) error {
+		err = s.tx(ctx, func(tx *sql.Tx, _ time.Time) error {
+			st, err := guildSettings(ctx, tx, g)
+			if err != nil || st.DigestChannelID == "" {
+				return err
+			}
 			// The insert decides: a digest-now or a second bot that got
 			// here first leaves nothing to do.
 			res, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO digests (guild_id, week, posted_at) VALUES (?, ?, ?)`, g, week, ms(now))
@@ -222,14 +222,6 @@ func (s *Store) PostWeeklyDigests(ctx context.Context, now, scheduledAt time.Tim
 				return err
 			}
 			if n, err := res.RowsAffected(); err != nil || n == 0 {
-				return err
-			}
-			st, err := guildSettings(ctx, tx, g)
-			if err != nil {
-				return err
-			}
-			d, err := s.digest(ctx, tx, g, now)
-			if err != nil {
 				return err
 			}
 			queued = true
@@ -245,16 +237,14 @@ func (s *Store) PostWeeklyDigests(ctx context.Context, now, scheduledAt time.Tim
 	return posted, nil
 }
 
-// The queries of /referral-admin stats besides the digest's.
+// The queries of /referral-admin stats besides the digest's: maintained
+// counts, a few rows each.
 const (
-	qStatsReferrers = `SELECT COALESCE(SUM(status = 'active'), 0), COALESCE(SUM(status = 'pending'), 0), COALESCE(SUM(status = 'paused'), 0)
-		FROM referrers WHERE guild_id = ?`
-	qStatsUndeliverable    = `SELECT COUNT(*) FROM outbox WHERE guild_id = ? AND failed_at IS NOT NULL AND NOT reached_in_fallback`
-	qStatsCompanyReferrers = `SELECT c.company_key, MIN(c.company_name), COUNT(*) FROM referrers r JOIN referrer_companies c ON c.referrer_id = r.id
-		WHERE r.guild_id = ? AND r.status = 'active' GROUP BY c.company_key`
-	qStatsCompanyRequests = `SELECT company_key, MIN(company_name), COALESCE(SUM(state = 'waiting'), 0),
-			COALESCE(SUM(state IN ('waiting', 'offered', 'accepted')), 0), COALESCE(SUM(submitted_at IS NOT NULL), 0)
-		FROM requests WHERE guild_id = ? GROUP BY company_key`
+	qStatsReferrers     = `SELECT status, n FROM referrer_counts WHERE guild_id = ?`
+	qStatsUndeliverable = `SELECT COALESCE(SUM(n), 0) FROM undeliverable_counts WHERE guild_id = ?`
+	// In key and name order, so a company's first spelling comes first.
+	qStatsCompanies = `SELECT company_key, company_name, requests, waiting, open, submitted, referrers FROM company_counts
+		WHERE guild_id = ? AND (requests > 0 OR referrers > 0) ORDER BY company_key, company_name`
 )
 
 // Stats are the server's numbers for /referral-admin stats.
@@ -269,63 +259,80 @@ func (s *Store) Stats(ctx context.Context, guildID string, now time.Time) (refer
 	if st.Week, err = s.digest(ctx, q, guildID, now); err != nil {
 		return st, fmt.Errorf("stats: %w", err)
 	}
-	err = q.QueryRowContext(ctx, qStatsReferrers, guildID).Scan(&st.Referrers.Active, &st.Referrers.Pending, &st.Referrers.Paused)
+	err = eachRow(ctx, q, qStatsReferrers, []any{guildID}, func(rows *sql.Rows) error {
+		var status referral.ReferrerStatus
+		var n int
+		if err := rows.Scan(&status, &n); err != nil {
+			return err
+		}
+		switch status {
+		case referral.Active:
+			st.Referrers.Active = n
+		case referral.Pending:
+			st.Referrers.Pending = n
+		case referral.Paused:
+			st.Referrers.Paused = n
+		}
+		return nil
+	})
 	if err != nil {
 		return st, fmt.Errorf("stats: %w", err)
 	}
-	if err := q.QueryRowContext(ctx, qStatsUndeliverable, guildID).
-		Scan(&st.Undeliverable); err != nil {
+	if err := q.QueryRowContext(ctx, qStatsUndeliverable, guildID).Scan(&st.Undeliverable); err != nil {
 		return st, fmt.Errorf("stats: %w", err)
 	}
-	byKey := map[string]*referral.CompanyStats{}
-	get := func(key, name string) *referral.CompanyStats {
+	if st.Companies, err = companyStats(ctx, q, guildID); err != nil {
+		return st, fmt.Errorf("stats: %w", err)
+	}
+	return st, nil
+}
+
+// companyStats merges a server's company counts by company: named as its
+// active referrers first spell it, else as its requests first do; most
+// waiting first.
+func companyStats(ctx context.Context, q querier, guildID string) ([]referral.CompanyStats, error) {
+	type company struct {
+		referral.CompanyStats
+		key            string
+		byReferrerName bool
+	}
+	var list []*company
+	byKey := map[string]*company{}
+	err := eachRow(ctx, q, qStatsCompanies, []any{guildID}, func(rows *sql.Rows) error {
+		var key, name string
+		var requests, waiting, open, submitted, referrers int
+		if err := rows.Scan(&key, &name, &requests, &waiting, &open, &submitted, &referrers); err != nil {
+			return err
+		}
 		c := byKey[key]
 		if c == nil {
-			c = &referral.CompanyStats{Company: name}
+			c = &company{key: key, CompanyStats: referral.CompanyStats{Company: name}, byReferrerName: referrers > 0}
 			byKey[key] = c
+			list = append(list, c)
+		} else if referrers > 0 && !c.byReferrerName {
+			c.Company, c.byReferrerName = name, true
 		}
-		return c
-	}
-	rows, err := q.QueryContext(ctx, qStatsCompanyReferrers, guildID)
+		c.Referrers += referrers
+		c.Waiting += waiting
+		c.Open += open
+		c.Submitted += submitted
+		return nil
+	})
 	if err != nil {
-		return st, fmt.Errorf("stats: %w", err)
+		return nil, err
 	}
-	for rows.Next() {
-		var key, name string
-		var n int
-		if err := rows.Scan(&key, &name, &n); err != nil {
-			rows.Close()
-			return st, fmt.Errorf("stats: %w", err)
-		}
-		get(key, name).Referrers = n
-	}
-	rows.Close()
-	rows, err = q.QueryContext(ctx, qStatsCompanyRequests, guildID)
-	if err != nil {
-		return st, fmt.Errorf("stats: %w", err)
-	}
-	for rows.Next() {
-		var key, name string
-		var waiting, open, submitted int
-		if err := rows.Scan(&key, &name, &waiting, &open, &submitted); err != nil {
-			rows.Close()
-			return st, fmt.Errorf("stats: %w", err)
-		}
-		c := get(key, name)
-		c.Waiting, c.Open, c.Submitted = waiting, open, submitted
-	}
-	rows.Close()
-	for _, c := range byKey {
-		st.Companies = append(st.Companies, *c)
-	}
-	sort.Slice(st.Companies, func(i, j int) bool {
-		a, b := st.Companies[i], st.Companies[j]
+	sort.SliceStable(list, func(i, j int) bool {
+		a, b := list[i], list[j]
 		if a.Waiting != b.Waiting {
 			return a.Waiting > b.Waiting
 		}
 		return a.Company < b.Company
 	})
-	return st, nil
+	var out []referral.CompanyStats
+	for _, c := range list {
+		out = append(out, c.CompanyStats)
+	}
+	return out, nil
 }
 
 // ExportRequests lists a server's requests for the CSV export; never links
