@@ -157,7 +157,7 @@ func checkIntegrity(t *testing.T, s *Store) {
 
 // TestIOErrorRefusesWholeWritesAndRecovers gets a real SQLITE_IOERR: a
 // child process (this test binary again) lowers its file size limit
-// (RLIMIT_FSIZE) to the size of the database's files, so appending to
+// (RLIMIT_FSIZE) to the size of the database's log, so appending to
 // the write-ahead log fails with EFBIG, which SQLite reports as an I/O
 // error; then it raises the limit again.
 func TestIOErrorRefusesWholeWritesAndRecovers(t *testing.T) {
@@ -184,18 +184,18 @@ func ioErrorChild(t *testing.T, path string) {
 	if err := syscall.Getrlimit(syscall.RLIMIT_FSIZE, &unlimited); err != nil {
 		t.Fatal(err)
 	}
-	var largest int64
-	for _, f := range []string{path, path + "-wal", path + "-shm"} {
-		if fi, err := os.Stat(f); err == nil {
-			largest = max(largest, fi.Size())
-		}
+	// Commits append to the write-ahead log: capping files at its size
+	// makes the next commit fail.
+	wal, err := os.Stat(path + "-wal")
+	if err != nil {
+		t.Fatalf("write-ahead log: %v", err)
 	}
 	limit := unlimited
-	limit.Cur = uint64(largest)
+	limit.Cur = uint64(wal.Size())
 	if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &limit); err != nil {
 		t.Fatalf("setrlimit: %v", err)
 	}
-	_, err := s.CreateRequest(ctx, referral.NewRequest{GuildID: "g1", StudentID: "u-stu2", Company: amazon, Fields: bigFields("https://jobs.example/2")})
+	_, err = s.CreateRequest(ctx, referral.NewRequest{GuildID: "g1", StudentID: "u-stu2", Company: amazon, Fields: bigFields("https://jobs.example/2")})
 	probeErr := s.ProbeWrite(ctx)
 	if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &unlimited); err != nil {
 		t.Fatalf("setrlimit: %v", err)
