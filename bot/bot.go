@@ -36,6 +36,7 @@ type Bot struct {
 	limiter        *rateLimiter // nil = limits.interactions 0
 	sender         *sender
 	mailer         *mailer // nil without smtp.host
+	writes         *writeGate
 	metrics        *metrics
 	digestSchedule cron.Schedule
 
@@ -81,6 +82,7 @@ type botStore interface {
 	countStore
 	pinger
 	web.Source
+	writeProber
 	Close() error
 }
 
@@ -94,10 +96,11 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 		return nil, fmt.Errorf("schedule.digest: %w", err)
 	}
 	b := &Bot{cfg: cfg, logger: logger, now: time.Now, outboxPoll: time.Second, digestSchedule: digest, ready: make(chan struct{})}
+	b.writes = newWriteGate(logger, time.Now)
 	for _, o := range opts {
 		o(b)
 	}
-	store, err := openStore(ctx, cfg, b.now)
+	store, err := openStore(ctx, cfg, b.now, b.writes.failed)
 	if err != nil {
 		return nil, err
 	}
@@ -111,6 +114,8 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 	b.sender = newSender(store, session, cfg.Location(), logger, b.now, b.metrics)
 	b.sender.poll = b.outboxPoll
 	b.sender.roles = newRoleChecker(session, store, b.now)
+	b.sender.writes = b.writes
+	b.writes.resumed = b.sender.poke
 	b.limiter = newRateLimiter(cfg.Limits)
 	b.router = &commands.Router{Store: store, Now: b.now, Location: cfg.Location(), Logger: logger, Observe: b.observe}
 	if cfg.SMTP.Host != "" {
@@ -131,9 +136,11 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 }
 
 // openStore is the one place the bot names its store implementation: the
-// SQLite store, reading time from now.
-func openStore(ctx context.Context, cfg config.Config, now func() time.Time) (*storage.Store, error) {
-	return storage.Open(ctx, cfg.Database.Path, storage.Options{Policy: Policy(cfg), Location: cfg.Location(), Now: now})
+// SQLite store, reading time from now, reporting writes it cannot make to
+// unavailable.
+func openStore(ctx context.Context, cfg config.Config, now func() time.Time, unavailable func(error)) (*storage.Store, error) {
+	return storage.Open(ctx, cfg.Database.Path, storage.Options{Policy: Policy(cfg), Location: cfg.Location(), Now: now,
+		OnUnavailable: unavailable})
 }
 
 // Ready is closed once the bot is connected and its commands are registered.
@@ -259,10 +266,14 @@ func (b *Bot) Run(ctx context.Context) error {
 	c.Start()
 	defer func() { <-c.Stop().Done() }()
 
-	wg.Add(1)
+	wg.Add(2)
 	go func() {
 		defer wg.Done()
 		b.sender.run(ctx)
+	}()
+	go func() {
+		defer wg.Done()
+		b.writes.run(ctx, b.store)
 	}()
 	close(b.ready)
 	b.logger.Info("referralbot running", "commands", len(commands.Definitions()))
@@ -302,9 +313,13 @@ func (b *Bot) httpHandler() http.Handler {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
 		dbErr := b.store.Ping(ctx)
+		since, writeErr := b.writes.pausedSince()
 		switch {
 		case dbErr != nil:
 			http.Error(w, "database not answering", http.StatusServiceUnavailable)
+		case writeErr != nil:
+			http.Error(w, fmt.Sprintf("%v (since %s); outbox, timed steps and digests paused until it can",
+				writeErr, since.UTC().Format(time.RFC3339)), http.StatusServiceUnavailable)
 		case b.interactions == nil && !b.connected.Load():
 			http.Error(w, "gateway not connected", http.StatusServiceUnavailable)
 		default:

@@ -17,6 +17,7 @@ import (
 	"github.com/bwmarrin/discordgo"
 
 	"github.com/referralbot/referralbot/commands"
+	"github.com/referralbot/referralbot/referral"
 	"github.com/referralbot/referralbot/storage"
 )
 
@@ -48,6 +49,7 @@ type sender struct {
 	wake    chan struct{}
 	metrics *metrics
 	roles   *roleChecker // checks offers to role-based referrers (roles.go); nil = no check
+	writes  *writeGate   // paused while the database cannot be written; nil = never
 
 	selfID atomic.Value // string: the bot's own user id, from Ready
 
@@ -82,9 +84,11 @@ func (o *sender) run(ctx context.Context) {
 	}
 }
 
-// drain sends everything due, in order.
+// drain sends everything due, in order. While the database cannot be
+// written it sends nothing: a message whose delivery cannot be recorded
+// would be sent again later. The write gate pokes it when writes work again.
 func (o *sender) drain(ctx context.Context) {
-	for ctx.Err() == nil {
+	for ctx.Err() == nil && !o.paused() {
 		due, err := o.store.DueOutbox(ctx, o.now(), 50)
 		if err != nil {
 			if ctx.Err() == nil { // a shutdown is not a failure
@@ -96,13 +100,15 @@ func (o *sender) drain(ctx context.Context) {
 			return
 		}
 		for _, m := range due {
-			if ctx.Err() != nil {
+			if ctx.Err() != nil || o.paused() {
 				return
 			}
 			o.deliver(ctx, m)
 		}
 	}
 }
+
+func (o *sender) paused() bool { return o.writes != nil && o.writes.paused() != nil }
 
 func (o *sender) deliver(ctx context.Context, m storage.OutboxMessage) {
 	log := o.logger.With("outbox_id", m.ID, "kind", m.Outgoing.Notice.Kind, "attempt", m.Attempts+1)
@@ -155,7 +161,13 @@ func (o *sender) deliver(ctx context.Context, m storage.OutboxMessage) {
 }
 
 func (o *sender) record(ctx context.Context, log *slog.Logger, err error) {
-	if err != nil && ctx.Err() == nil {
+	switch {
+	case err == nil || ctx.Err() != nil:
+	case errors.Is(err, referral.ErrUnavailable):
+		// The write gate has logged why and paused the sender; the message
+		// stays due and goes out (with the same nonce) once writes work.
+		log.Debug("outbox update refused by the database", "err", err)
+	default:
 		log.Error("outbox update failed", "err", err)
 	}
 }

@@ -21,7 +21,16 @@ type sweepStore interface {
 
 // sweep runs every due step, offers waiting requests to referrers whose
 // capacity freed up meanwhile, then erases texts past their retention.
+// While the database cannot be written it does nothing: the write gate
+// logged why, and the steps run once writes work again. A write refused
+// during the sweep cancels ctx, so it stops there without an error of its
+// own.
 func (b *Bot) sweep(ctx context.Context) {
+	ctx, cancel := b.writes.whileWritable(ctx)
+	defer cancel()
+	if ctx.Err() != nil {
+		return
+	}
 	n, err := b.store.RunDueSteps(ctx, 1000)
 	if n > 0 {
 		b.metrics.stepsRun.Add(float64(n))
@@ -48,6 +57,11 @@ func (b *Bot) sweep(ctx context.Context) {
 // once the week's scheduled time has passed: on the schedule, and at start
 // for a week missed while the bot was down.
 func (b *Bot) postDigests(ctx context.Context) {
+	ctx, cancel := b.writes.whileWritable(ctx)
+	defer cancel()
+	if ctx.Err() != nil {
+		return
+	}
 	now := b.now()
 	scheduled := thisWeeksDigestTime(b.digestSchedule, now, b.cfg.Location())
 	if scheduled.After(now) {

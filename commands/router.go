@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/bwmarrin/discordgo"
+
+	"github.com/referralbot/referralbot/referral"
 )
 
 // Responder answers an interaction; *discordgo.Session satisfies it.
@@ -70,6 +72,11 @@ func (r *Router) Handle(ctx context.Context, resp Responder, i *discordgo.Intera
 	case err == nil && answer != nil:
 	case err != nil && refusalText(err, c) != "":
 		result, answer = resultRefused, ephemeral(refusalText(err, c))
+	case errors.Is(err, referral.ErrUnavailable):
+		// The database can't be written (a full disk, say): nothing was
+		// saved, and the bot logs that once, not per interaction.
+		result, answer = resultError, ephemeral(unavailable)
+		r.logger().Debug("interaction not saved: database unavailable", r.logAttrs(i, label, err)...)
 	default:
 		if err == nil {
 			err = errors.New("handler gave no answer")
@@ -91,6 +98,8 @@ func (r *Router) Handle(ctx context.Context, resp Responder, i *discordgo.Intera
 		r.Observe(label, result, time.Since(start))
 	}
 }
+
+const unavailable = "I couldn't save that just now, please try again in a minute. Nothing was changed."
 
 const apology = "Sorry, something went wrong on my side. Please try again in a minute; /referral status shows what was saved."
 

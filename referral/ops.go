@@ -25,6 +25,11 @@ var (
 	ErrNothingToForget = errors.New("nothing stored")
 )
 
+// ErrUnavailable is wrapped by a store error when the database cannot take
+// writes for now (disk full, I/O error, read-only file system): nothing was
+// changed, and the same action may well work in a minute.
+var ErrUnavailable = errors.New("the database cannot be written just now")
+
 // GuildSettings are a server's choices from /referral-admin setup.
 type GuildSettings struct {
 	GuildID           string

@@ -30,6 +30,12 @@ type Options struct {
 	Now func() time.Time
 	// Location is the time zone of digest weeks; nil is UTC.
 	Location *time.Location
+	// OnUnavailable, when set, is called with the error each time a write
+	// fails because the database cannot be written (it wraps
+	// referral.ErrUnavailable), before that write's method returns: the
+	// caller can pause its background work at once and probe with
+	// ProbeWrite until writes work again.
+	OnUnavailable func(error)
 }
 
 // Store is the SQLite store.
@@ -37,6 +43,8 @@ type Store struct {
 	policy referral.Policy
 	now    func() time.Time
 	loc    *time.Location
+
+	onUnavailable func(error)
 
 	path  string
 	write *sql.DB
@@ -62,7 +70,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	}
 	w.SetMaxOpenConns(1)
 	w.SetConnMaxIdleTime(0)
-	s := &Store{path: path, write: w, policy: opts.Policy, now: opts.Now, loc: opts.Location}
+	s := &Store{path: path, write: w, policy: opts.Policy, now: opts.Now, loc: opts.Location, onUnavailable: opts.OnUnavailable}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -104,4 +112,44 @@ func (s *Store) Backup(ctx context.Context, out string) error {
 		return fmt.Errorf("backup: %w", err)
 	}
 	return os.Chmod(out, 0o600)
+}
+
+// ProbeWrite reports whether the database takes writes again after one
+// failed with referral.ErrUnavailable. It commits one transaction that adds
+// a row needing more pages than the free list holds, so the file must grow
+// as real writes may have to, and removes it again: it fails where they
+// fail and leaves nothing behind.
+func (s *Store) ProbeWrite(ctx context.Context) error {
+	return s.tx(ctx, func(tx *sql.Tx, _ time.Time) error {
+		var pageSize, free int64
+		if err := tx.QueryRowContext(ctx, `SELECT page_size, freelist_count FROM pragma_page_size, pragma_freelist_count`).Scan(&pageSize, &free); err != nil {
+			return err
+		}
+		// A large free list is room enough for real writes; a few pages
+		// beyond it stand for the growth they need, without a huge probe.
+		size := pageSize * (min(free, 63) + 1)
+		// schema_migrations has no triggers or readers that could see
+		// the row: it exists only inside this transaction.
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (-1, zeroblob(?), 0)`, size); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `DELETE FROM schema_migrations WHERE version = -1`)
+		return err
+	})
+}
+
+// SimulateFullDisk makes the database behave as on a full disk, for tests:
+// it compacts the file (VACUUM empties the free list) and caps it at its
+// size on the writer connection (PRAGMA max_page_count), so every write
+// that needs a new page fails with SQLITE_FULL. full=false lifts the cap.
+func (s *Store) SimulateFullDisk(ctx context.Context, full bool) error {
+	if !full {
+		_, err := s.write.ExecContext(ctx, `PRAGMA max_page_count = 4294967294`)
+		return err
+	}
+	if _, err := s.write.ExecContext(ctx, `VACUUM`); err != nil {
+		return err
+	}
+	_, err := s.write.ExecContext(ctx, `PRAGMA max_page_count = 1`) // SQLite raises it to the current size
+	return err
 }

@@ -3,23 +3,70 @@ package storage
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"time"
+
+	"github.com/mattn/go-sqlite3"
+
+	"github.com/referralbot/referralbot/referral"
 )
 
 // tx runs fn in one IMMEDIATE write transaction with the clock read once:
 // every exported method that writes begins here, loads what the rule
-// needs, asks referral, applies the change and commits.
+// needs, asks referral, applies the change and commits. A write the
+// database cannot take (disk full, I/O error) is rolled back whole and
+// returned wrapping referral.ErrUnavailable.
 func (s *Store) tx(ctx context.Context, fn func(tx *sql.Tx, now time.Time) error) error {
+	err := s.runTx(ctx, fn)
+	if err != nil {
+		err = classify(err)
+		if errors.Is(err, referral.ErrUnavailable) && s.onUnavailable != nil {
+			s.onUnavailable(err)
+		}
+	}
+	return err
+}
+
+func (s *Store) runTx(ctx context.Context, fn func(tx *sql.Tx, now time.Time) error) error {
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
-	defer tx.Rollback()
+	defer tx.Rollback() // also after SQLITE_FULL, which may have rolled back already: harmless
 	if err := fn(tx, s.now().UTC()); err != nil {
 		return err
 	}
-	return tx.Commit()
+	return tx.Commit() // the driver rolls back a COMMIT that failed
 }
+
+// unavailableCodes are the SQLite results that say the database cannot
+// write for now, as opposed to a bug or a refused change: no space
+// (SQLITE_FULL, also PRAGMA max_page_count reached), a failing disk
+// (SQLITE_IOERR), and a file system remounted read-only after disk errors
+// (SQLITE_READONLY, SQLITE_CANTOPEN for the journal).
+var unavailableCodes = []sqlite3.ErrNo{sqlite3.ErrFull, sqlite3.ErrIoErr, sqlite3.ErrReadonly, sqlite3.ErrCantOpen}
+
+// classify wraps err in an unavailableError when SQLite refused the write
+// for want of a working disk.
+func classify(err error) error {
+	var se sqlite3.Error
+	if !errors.As(err, &se) {
+		return err
+	}
+	for _, c := range unavailableCodes {
+		if se.Code == c {
+			return &unavailableError{err: err}
+		}
+	}
+	return err
+}
+
+// unavailableError is a write the database could not take; it is both
+// referral.ErrUnavailable and the SQLite error underneath.
+type unavailableError struct{ err error }
+
+func (e *unavailableError) Error() string   { return "database cannot be written: " + e.err.Error() }
+func (e *unavailableError) Unwrap() []error { return []error{referral.ErrUnavailable, e.err} }
 
 type scanner interface{ Scan(dest ...any) error }
 
