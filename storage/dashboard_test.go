@@ -244,7 +244,7 @@ func TestDashboardQueriesUseIndexes(t *testing.T) {
 		{"funnel", qDashFunnel, []any{"g1", from, now}, []string{"r requests_guild_created (guild_id=? AND created_at>? AND created_at<?)", "e events_request (request_id=? AND kind=?"}},
 		{"activity", qDashActivity, []any{"g1", from, now}, []string{"e events_guild_at (guild_id=? AND at>? AND at<?)"}},
 		{"weeks", strings.Replace(strings.Replace(qDashWeeks, "%s", "WHEN e.at >= ? THEN 0 ", 1), "%d", "1", 1), []any{from, "g1", from, now}, []string{"e events_guild_at (guild_id=? AND at>? AND at<?)"}},
-		{"accept waits", qDashAcceptWaits, []any{"g1", from, now}, []string{"e events_guild_at (guild_id=? AND at>? AND at<?)"}},
+		{"accept waits", qDashAcceptWaits, []any{"g1", from, now}, []string{"e events_referrer_work (guild_id=? AND kind=? AND at>? AND at<?)"}},
 		{"outcome waits", qDashOutcomeWaits, []any{"g1", from, now}, []string{"e events_guild_at (guild_id=? AND at>? AND at<?)", "p events_request (request_id=? AND kind=?"}},
 		{"waiting", qDashWaiting, []any{"g1"}, []string{"q requests_waiting (guild_id=?)"}},
 		{"referrers", qDashReferrers, []any{now, "g1"}, []string{"rf sqlite_autoindex_referrers_1 (guild_id=?)", "o offers_referrer (guild_id=? AND referrer_user_id=?)", "p reports_open (guild_id=? AND referrer_id=?)"}},
