@@ -70,9 +70,14 @@ func (h *harness) setupDigest() {
 
 func digestWeek(m *discordtest.Message) string {
 	for _, e := range m.Embeds {
-		if _, rest, ok := strings.Cut(e.Title, "week "); ok {
-			week, _, _ := strings.Cut(rest, " ")
-			return week
+		// The title names the seven days to the post, e.g. "the 7 days
+		// to Mon 7 Dec 2026, 09:00 EST"; the week is that day's.
+		if _, rest, ok := strings.Cut(e.Title, "the 7 days to "); ok {
+			end, err := time.Parse("Mon 2 Jan 2006, 15:04 MST", rest)
+			if err != nil {
+				return ""
+			}
+			return weekKey(end)
 		}
 	}
 	return ""
@@ -134,7 +139,7 @@ func TestDigestCatchUpAfterMissedWeek(t *testing.T) {
 	h.clock.Advance(time.Hour) // 09:30 New York: the week's digest is due
 	h.start()
 	got := h.waitDigests(1)
-	if want := h.clock.Now().In(ny); !strings.Contains(got[0].Text(), "week "+weekKey(want)) {
+	if want := h.clock.Now().In(ny); digestWeek(got[0]) != weekKey(want) {
 		t.Errorf("catch-up digest is for week %q; want %s", digestWeek(got[0]), weekKey(want))
 	}
 	h.restart()
@@ -278,7 +283,7 @@ func TestDigestContentPingsNoOneAndAttachesChart(t *testing.T) {
 			t.Errorf("%s: stats %q, digest %q; want the same", label, statsFields[label], digestFields[label])
 		}
 	}
-	for _, row := range []string{"Amazon: 1 referrers", "Stripe: 0 referrers · 1 waiting"} {
+	for _, row := range []string{"Amazon: 1 referrer ·", "Stripe: 0 referrers · 1 waiting"} {
 		if !strings.Contains(stats.Text(), row) {
 			t.Errorf("stats lacks the row %q:\n%s", row, stats.Text())
 		}

@@ -157,7 +157,7 @@ func (r *Router) adminStats(ctx context.Context, c *call) (*discordgo.Interactio
 	}
 	w := st.Week
 	fields := digestLabels(w)
-	median := "none this week"
+	median := "none in these 7 days"
 	if w.MedianAccept > 0 {
 		median = humanDuration(w.MedianAccept)
 	}
@@ -177,7 +177,7 @@ func (r *Router) adminStats(ctx context.Context, c *call) (*discordgo.Interactio
 		desc += "\n\n" + wanted
 	}
 	return ephemeralEmbed("", &discordgo.MessageEmbed{
-		Title:       "Referral stats, the last 7 days (week " + w.Week + ")",
+		Title:       "Referral stats, " + periodTitle(w, r.location()),
 		Description: desc,
 		Fields:      fields,
 	}), nil
@@ -191,8 +191,8 @@ func companyRows(list []referral.CompanyStats) string {
 	var b strings.Builder
 	b.WriteString("**By company**\n")
 	for n, cs := range list {
-		line := fmt.Sprintf("%s: %d referrers · %d waiting · %d open · %d submitted\n",
-			referral.Truncate(cs.Company, maxShortShown), cs.Referrers, cs.Waiting, cs.Open, cs.Submitted)
+		line := fmt.Sprintf("%s: %s · %d waiting · %d open · %d submitted\n",
+			referral.Truncate(cs.Company, maxShortShown), plural(cs.Referrers, "referrer", "referrers"), cs.Waiting, cs.Open, cs.Submitted)
 		if b.Len()+len(line)+600 > maxEmbedDesc { // room for the wanted line
 			fmt.Fprintf(&b, "…and %d more", len(list)-n)
 			break

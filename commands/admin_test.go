@@ -162,10 +162,14 @@ func TestAdminStats(t *testing.T) {
 	}
 	e := resp.Data.Embeds[0]
 	checkEmbedLimits(t, e)
-	for _, want := range []string{"Amazon: 2 referrers · 0 waiting · 2 open", "2 (DMs closed", "2 active · 0 pending · 0 paused", "week " + st.Week.Week} {
+	for _, want := range []string{"Amazon: 2 referrers · 0 waiting · 2 open", "2 (DMs closed", "2 active · 0 pending · 0 paused"} {
 		if !embedHas(e, want) {
 			t.Errorf("stats lacks %q: %+v", want, e)
 		}
+	}
+	// Named by the seven days that end now, not by the calendar week.
+	if want := "Referral stats, the 7 days to Wed 25 Nov 2026, 18:01 UTC"; e.Title != want {
+		t.Errorf("stats title = %q; want %q", e.Title, want)
 	}
 	if st.Week.NewRequests != 2 {
 		t.Errorf("the store counts %d new requests; want 2", st.Week.NewRequests)

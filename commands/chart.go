@@ -7,6 +7,7 @@ import (
 	"image/color"
 	"strconv"
 	"strings"
+	"time"
 
 	xfont "golang.org/x/image/font"
 	"gonum.org/v1/plot"
@@ -61,8 +62,10 @@ func chartText(size vg.Length, bold bool, x draw.XAlignment, y draw.YAlignment) 
 
 // digestChart draws the last eight weeks (oldest first) as grouped bars:
 // new requests, referrals submitted, interviews and offers, with the
-// number above each bar, a legend and week labels. It returns PNG bytes.
-func digestChart(weeks []referral.WeekCounts) (png []byte, err error) {
+// number above each bar, a legend, axis titles and week labels. to is the
+// end of the newest week (the digest's To), so each week is labelled by
+// the day it ends; see weekLabels. It returns PNG bytes.
+func digestChart(weeks []referral.WeekCounts, to time.Time, loc *time.Location) (png []byte, err error) {
 	if len(weeks) == 0 {
 		return nil, errors.New("digest chart: no weeks")
 	}
@@ -77,13 +80,18 @@ func digestChart(weeks []referral.WeekCounts) (png []byte, err error) {
 
 	p := plot.New()
 	p.BackgroundColor = color.White
-	names := make([]string, len(weeks))
-	for i, w := range weeks {
-		names[i] = referral.Truncate(weekLabel(w.Week), 8)
+	names, dated := weekLabels(weeks, to, loc)
+	for i := range names {
+		names[i] = referral.Truncate(names[i], 16)
 	}
-	p.X.Tick.Label = chartText(22, false, draw.XCenter, draw.YTop)
+	p.X.Tick.Label = chartText(20, false, draw.XCenter, draw.YTop)
 	p.NominalX(names...)
-	p.X.Padding = 2
+	p.X.Label.Text = "Week"
+	if dated {
+		p.X.Label.Text = "Week ending"
+	}
+	p.X.Label.TextStyle = chartText(18, false, draw.XCenter, draw.YBottom)
+	p.X.Label.Padding = 4
 
 	top := 0
 	for _, w := range weeks {
@@ -106,6 +114,9 @@ func digestChart(weeks []referral.WeekCounts) (png []byte, err error) {
 	p.Y.Tick.LineStyle.Color = chartGrid
 	p.Y.LineStyle.Width = 0
 	p.Y.Padding = 6
+	p.Y.Label.Text = "Count"
+	p.Y.Label.TextStyle = chartText(18, false, draw.XCenter, draw.YBottom) // the axis turns it upright
+	p.Y.Label.Padding = 4
 
 	grid := plotter.NewGrid()
 	grid.Vertical.Color = nil
@@ -113,26 +124,10 @@ func digestChart(weeks []referral.WeekCounts) (png []byte, err error) {
 	grid.Horizontal.Width = 1
 	grid.Horizontal.Dashes = nil
 	p.Add(grid)
-
-	// Each week's group is 80 px of the roughly 90 px a week gets.
-	const barWidth = vg.Length(20)
-	values := &barValues{style: chartText(16, true, draw.XCenter, draw.YBottom)}
-	for k, s := range chartSeries {
-		vs := make(plotter.Values, len(weeks))
-		for i, w := range weeks {
-			vs[i] = float64(s.value(w))
-		}
-		bars, err := plotter.NewBarChart(vs, barWidth)
-		if err != nil {
-			return nil, fmt.Errorf("digest chart: %w", err)
-		}
-		bars.Color = s.color
-		bars.LineStyle.Width = 0
-		bars.Offset = barWidth * vg.Length(2*k-len(chartSeries)+1) / 2
-		p.Add(bars)
-		values.series = append(values.series, barSeries{offset: bars.Offset, values: vs})
-	}
-	p.Add(values)
+	p.Add(&weekBars{weeks: weeks, values: chartText(16, true, draw.XCenter, draw.YBottom)})
+	// Every week gets the same slot, its label in the middle, also when
+	// only one week is shown.
+	p.X.Min, p.X.Max, p.X.Padding = -0.5, float64(len(weeks))-0.5, 0
 
 	c := vgimg.NewWith(vgimg.UseWH(chartWidth, chartHeight), vgimg.UseDPI(72)) // 1 pt = 1 px
 	dc := draw.New(c)
@@ -148,6 +143,48 @@ func digestChart(weeks []referral.WeekCounts) (png []byte, err error) {
 		return nil, fmt.Errorf("digest chart: %w", err)
 	}
 	return buf.Bytes(), nil
+}
+
+// weekLabels names the chart's weeks. With to, the end of the newest
+// week, each week is named by the day it ends ("7 Dec"): the digest's
+// weeks are the seven days before a post, not calendar weeks. Without it,
+// or when the weeks are not the seven-day steps back from to, they keep
+// their ISO week ("W49"). Where the weeks shown cross a year, the first
+// week and the first of each new year carry the year on a second line.
+func weekLabels(weeks []referral.WeekCounts, to time.Time, loc *time.Location) (labels []string, dated bool) {
+	if loc == nil {
+		loc = time.UTC
+	}
+	n := len(weeks)
+	ends := make([]time.Time, n)
+	dated = !to.IsZero()
+	for i := range weeks {
+		ends[i] = to.In(loc).AddDate(0, 0, -7*(n-1-i))
+		if referral.WeekKey(ends[i], loc) != weeks[i].Week {
+			dated = false
+		}
+	}
+	labels = make([]string, n)
+	years := make([]string, n)
+	for i, w := range weeks {
+		if dated {
+			labels[i], years[i] = ends[i].Format("2 Jan"), ends[i].Format("2006")
+			continue
+		}
+		labels[i] = weekLabel(w.Week)
+		if y, _, ok := strings.Cut(w.Week, "-"); ok {
+			years[i] = y
+		}
+	}
+	if n == 0 || years[0] == years[n-1] {
+		return labels, dated
+	}
+	for i := range labels {
+		if years[i] != "" && (i == 0 || years[i] != years[i-1]) {
+			labels[i] += "\n" + years[i]
+		}
+	}
+	return labels, dated
 }
 
 // drawHeader writes the title and a one-line legend across the top.
@@ -191,26 +228,37 @@ func yScale(top int) (step, ymax int) {
 	}
 }
 
-// barSeries is one series' bars, for writing their numbers.
-type barSeries struct {
-	offset vg.Length
-	values plotter.Values
+// weekBars draws each week's non-zero bars side by side, centred on the
+// week whatever the other series and weeks hold, with each bar's number
+// above it. A series keeps its colour and its place in the legend's order.
+type weekBars struct {
+	weeks  []referral.WeekCounts
+	values plottext.Style
 }
 
-// barValues writes each non-zero bar's number above it.
-type barValues struct {
-	style  plottext.Style
-	series []barSeries
-}
+// chartBarWidth leaves room between weeks: a full group is 80 px of the
+// roughly 90 px each of eight weeks gets.
+const chartBarWidth = vg.Length(20)
 
-func (b *barValues) Plot(c draw.Canvas, p *plot.Plot) {
+func (b *weekBars) Plot(c draw.Canvas, p *plot.Plot) {
 	trX, trY := p.Transforms(&c)
-	for _, s := range b.series {
-		for i, v := range s.values {
-			if v == 0 {
-				continue
+	for i, w := range b.weeks {
+		type bar struct {
+			color color.RGBA
+			v     int
+		}
+		var shown []bar
+		for _, s := range chartSeries {
+			if v := s.value(w); v > 0 {
+				shown = append(shown, bar{s.color, v})
 			}
-			c.FillText(b.style, vg.Point{X: trX(float64(i)) + s.offset, Y: trY(v) + 3}, strconv.Itoa(int(v)))
+		}
+		left := trX(float64(i)) - chartBarWidth*vg.Length(len(shown))/2
+		for k, bar := range shown {
+			x0 := left + chartBarWidth*vg.Length(k)
+			y0, y1 := trY(0), trY(float64(bar.v))
+			c.FillPolygon(bar.color, c.ClipPolygonY([]vg.Point{{X: x0, Y: y0}, {X: x0 + chartBarWidth, Y: y0}, {X: x0 + chartBarWidth, Y: y1}, {X: x0, Y: y1}}))
+			c.FillText(b.values, vg.Point{X: x0 + chartBarWidth/2, Y: y1 + 3}, strconv.Itoa(bar.v))
 		}
 	}
 }

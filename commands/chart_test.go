@@ -72,7 +72,7 @@ func TestChartIsPNGOfFixedSize(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			data, err := digestChart(tt.weeks)
+			data, err := digestChart(tt.weeks, time.Time{}, time.UTC)
 			if err != nil {
 				t.Fatalf("digestChart: %v", err)
 			}
@@ -84,12 +84,12 @@ func TestChartIsPNGOfFixedSize(t *testing.T) {
 // The bars are drawn in the series' colours: every series with counts has
 // more of its colour than its legend box alone.
 func TestChartDrawsEverySeries(t *testing.T) {
-	empty, err := digestChart(make([]referral.WeekCounts, 8))
+	empty, err := digestChart(make([]referral.WeekCounts, 8), time.Time{}, time.UTC)
 	if err != nil {
 		t.Fatal(err)
 	}
 	legendOnly := colorPixels(decodeChart(t, empty))
-	full, err := digestChart(eightWeeks())
+	full, err := digestChart(eightWeeks(), time.Time{}, time.UTC)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,10 +105,10 @@ func TestChartDrawsEverySeries(t *testing.T) {
 }
 
 func TestChartRefusesWhatItCannotDraw(t *testing.T) {
-	if _, err := digestChart(nil); err == nil {
-		t.Error("digestChart(nil) drew a chart; want an error")
+	if _, err := digestChart(nil, time.Time{}, time.UTC); err == nil {
+		t.Error("digestChart(nil, time.Time{}, time.UTC) drew a chart; want an error")
 	}
-	if _, err := digestChart([]referral.WeekCounts{{Week: "2026-W48", Offers: -1}}); err == nil {
+	if _, err := digestChart([]referral.WeekCounts{{Week: "2026-W48", Offers: -1}}, time.Time{}, time.UTC); err == nil {
 		t.Error("digestChart with a negative count drew a chart; want an error")
 	}
 }
@@ -222,5 +222,115 @@ func TestChartDigestContent(t *testing.T) {
 	}
 	if got := digestChartName("../2026 W48?"); got != "digest-2026W48.png" {
 		t.Errorf("digestChartName(%q) = %q; want digest-2026W48.png", "../2026 W48?", got)
+	}
+}
+
+// barCentre is the mean x of the pixels in the series' colours below the
+// legend: where a week's bars stand.
+func barCentre(t *testing.T, weeks []referral.WeekCounts) float64 {
+	t.Helper()
+	data, err := digestChart(weeks, time.Time{}, time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := decodeChart(t, data)
+	sum, n := 0, 0
+	for y := chartHeader; y < chartHeight; y++ {
+		for x := 0; x < chartWidth; x++ {
+			c := color.RGBAModel.Convert(img.At(x, y)).(color.RGBA)
+			for _, s := range chartSeries {
+				if c == s.color {
+					sum, n = sum+x, n+1
+				}
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatalf("no bars drawn for %+v", weeks)
+	}
+	return float64(sum) / float64(n)
+}
+
+// A week's bars stand in the middle of its slot, whichever series have
+// counts and whatever the other weeks hold.
+func TestChartBarsCentredOnTheirWeek(t *testing.T) {
+	week := func(i int, c referral.WeekCounts) []referral.WeekCounts {
+		weeks := make([]referral.WeekCounts, 8)
+		for k := range weeks {
+			weeks[k].Week = fmt.Sprintf("2026-W%02d", 41+k)
+		}
+		c.Week = weeks[i].Week
+		weeks[i] = c
+		return weeks
+	}
+	all := barCentre(t, week(2, referral.WeekCounts{Requests: 4, Submitted: 4, Interviews: 4, Offers: 4}))
+	for _, tt := range []struct {
+		name string
+		c    referral.WeekCounts
+	}{
+		{"only requests", referral.WeekCounts{Requests: 4}},
+		{"only offers", referral.WeekCounts{Offers: 4}},
+		{"requests and interviews", referral.WeekCounts{Requests: 4, Interviews: 4}},
+	} {
+		if got := barCentre(t, week(2, tt.c)); got < all-1 || got > all+1 {
+			t.Errorf("%s: bars centred at x=%.1f; want x=%.1f like a full group", tt.name, got, all)
+		}
+	}
+	// One week alone is in the middle of the plot, and the slots are even.
+	w7 := barCentre(t, week(7, referral.WeekCounts{Requests: 4}))
+	w0 := barCentre(t, week(0, referral.WeekCounts{Requests: 4}))
+	if slot := (w7 - w0) / 7; all < w0+2*slot-1 || all > w0+2*slot+1 {
+		t.Errorf("week 3 at x=%.1f; want x=%.1f, two slots of %.1f after week 1", all, w0+2*slot, slot)
+	}
+	one := barCentre(t, []referral.WeekCounts{{Week: "2026-W48", Offers: 2}})
+	if mid := (w0 + w7) / 2; one < mid-2 || one > mid+2 {
+		t.Errorf("a lone week's bar at x=%.1f; want the middle of the plot, x=%.1f", one, mid)
+	}
+}
+
+func TestChartWeekLabels(t *testing.T) {
+	ny, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Skipf("no time zone data: %v", err)
+	}
+	// keys are the ISO weeks of the seven-day steps back from to.
+	keys := func(to time.Time, loc *time.Location, n int) []referral.WeekCounts {
+		var out []referral.WeekCounts
+		for i := range n {
+			out = append(out, referral.WeekCounts{Week: referral.WeekKey(to.AddDate(0, 0, -7*(n-1-i)), loc)})
+		}
+		return out
+	}
+	isoWeeks := func(keys ...string) []referral.WeekCounts {
+		var out []referral.WeekCounts
+		for _, k := range keys {
+			out = append(out, referral.WeekCounts{Week: k})
+		}
+		return out
+	}
+	monday := time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)
+	newYear := time.Date(2027, 1, 11, 9, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name  string
+		weeks []referral.WeekCounts
+		to    time.Time
+		loc   *time.Location
+		want  string
+		dated bool
+	}{
+		{"days the weeks end", keys(monday, time.UTC, 4), monday, time.UTC, "16 Nov|23 Nov|30 Nov|7 Dec", true},
+		{"across a year", keys(newYear, time.UTC, 4), newYear, time.UTC, "21 Dec\n2026|28 Dec|4 Jan\n2027|11 Jan", true},
+		// 03:00 UTC on 1 Jan is still 31 Dec in New York.
+		{"in the time zone", keys(time.Date(2027, 1, 1, 3, 0, 0, 0, time.UTC), ny, 2), time.Date(2027, 1, 1, 3, 0, 0, 0, time.UTC), ny, "24 Dec|31 Dec", true},
+		{"no end known", isoWeeks("2026-W48", "2026-W49"), time.Time{}, time.UTC, "W48|W49", false},
+		{"weeks that don't end at to", isoWeeks("2026-W47", "2026-W48"), monday, time.UTC, "W47|W48", false},
+		{"ISO weeks across a year", isoWeeks("2026-W52", "2026-W53", "2027-W01", "2027-W02"), time.Time{}, time.UTC, "W52\n2026|W53|W01\n2027|W02", false},
+		{"odd keys", isoWeeks("", "🎉"), time.Time{}, time.UTC, "|🎉", false},
+	}
+	for _, tt := range tests {
+		labels, dated := weekLabels(tt.weeks, tt.to, tt.loc)
+		if got := strings.Join(labels, "|"); got != tt.want || dated != tt.dated {
+			t.Errorf("%s: weekLabels = %q, %v; want %q, %v", tt.name, got, dated, tt.want, tt.dated)
+		}
 	}
 }

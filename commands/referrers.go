@@ -170,7 +170,7 @@ func trustLine(row referral.TrustRow, loc *time.Location) string {
 	line := strings.Join(parts, " · ") + "\n"
 	for i, rep := range row.OpenReports {
 		if i == 3 {
-			line += fmt.Sprintf("  ⚠ and %d more open reports\n", len(row.OpenReports)-i)
+			line += "  ⚠ and " + plural(len(row.OpenReports)-i, "more open report", "more open reports") + "\n"
 			break
 		}
 		line += fmt.Sprintf("  ⚠ reported by %s about request #%d on %s: open until you approve or remove them\n",

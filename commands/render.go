@@ -108,7 +108,8 @@ func roleAt(n referral.Notice) string {
 }
 
 // offerEmbed is the request as the referrer sees it; the student's
-// preview shows the same embed.
+// preview shows the same embed. The title names the role and the company,
+// the fields the job link and the resume: each once.
 func offerEmbed(n referral.Notice) *discordgo.MessageEmbed {
 	intro := strings.TrimSpace(n.Intro)
 	if intro == "" {
@@ -120,8 +121,6 @@ func offerEmbed(n referral.Notice) *discordgo.MessageEmbed {
 		Description: referral.Truncate(intro, maxIntroShown),
 		Color:       0x5865F2,
 		Fields: []*discordgo.MessageEmbedField{
-			{Name: "Role", Value: role(n), Inline: true},
-			{Name: "Company", Value: company(n), Inline: true},
 			{Name: "Student", Value: student, Inline: true},
 			{Name: "Job posting", Value: linkOrNone(n.JobURL)},
 			{Name: "Resume", Value: linkOrNone(n.ResumeURL)},
@@ -132,9 +131,6 @@ func offerEmbed(n referral.Notice) *discordgo.MessageEmbed {
 	}
 	if n.VerifiedDomain != "" {
 		e.Footer = &discordgo.MessageEmbedFooter{Text: "Sent to you as a referrer verified @" + n.VerifiedDomain}
-	}
-	if u, ok := webURL(n.JobURL); ok {
-		e.URL = u // a bad URL here would make Discord refuse the whole message
 	}
 	return e
 }
@@ -333,13 +329,8 @@ func digestLabels(d referral.Digest) []*discordgo.MessageEmbedField {
 // the same without images; if drawing fails it is posted without one.
 // Nothing private: no intros, links or resumes.
 func renderDigest(d referral.Digest, loc *time.Location) *discordgo.MessageSend {
-	title := "Referral digest, week " + d.Week
-	if !d.From.IsZero() && !d.To.IsZero() {
-		// To is the exclusive end of the week; show its last day.
-		title += fmt.Sprintf(" (%s – %s)", d.From.In(loc).Format("2 Jan"), d.To.Add(-time.Second).In(loc).Format("2 Jan 2006"))
-	}
 	fields := digestLabels(d)
-	median := "no referral accepted this week"
+	median := "no referral accepted in these 7 days"
 	if d.MedianAccept > 0 {
 		median = humanDuration(d.MedianAccept)
 	}
@@ -358,7 +349,7 @@ func renderDigest(d referral.Digest, loc *time.Location) *discordgo.MessageSend 
 	desc = append(desc, "Tip: "+digestTip(d.Week))
 
 	e := &discordgo.MessageEmbed{
-		Title:       title,
+		Title:       "Referral digest: " + periodTitle(d, loc),
 		Description: strings.Join(desc, "\n\n"),
 		Color:       0x57F287,
 		Fields:      fields,
@@ -367,17 +358,26 @@ func renderDigest(d referral.Digest, loc *time.Location) *discordgo.MessageSend 
 	if len(d.History) == 0 {
 		return m
 	}
-	png, err := digestChart(d.History)
+	png, err := digestChart(d.History, d.To, loc)
 	if err != nil {
 		// No chart: the weeks as text lines instead.
-		e.Fields = append(e.Fields, &discordgo.MessageEmbedField{Name: "Last weeks", Value: weekChart(d.History)})
+		e.Fields = append(e.Fields, &discordgo.MessageEmbedField{Name: "Last weeks", Value: weekChart(d.History, d.To, loc)})
 		return m
 	}
 	name := digestChartName(d.Week)
 	m.Files = []*discordgo.File{{Name: name, ContentType: "image/png", Reader: bytes.NewReader(png)}}
 	e.Image = &discordgo.MessageEmbedImage{URL: "attachment://" + name}
-	e.Fields = append(e.Fields, &discordgo.MessageEmbedField{Name: fmt.Sprintf("Last %d weeks", min(len(d.History), chartWeeks)), Value: historyLine(d.History)})
+	e.Fields = append(e.Fields, &discordgo.MessageEmbedField{Name: "Last " + plural(min(len(d.History), chartWeeks), "week", "weeks"), Value: historyLine(d.History)})
 	return m
+}
+
+// periodTitle names the seven days the numbers cover, e.g. "the 7 days
+// to Mon 7 Dec 2026, 09:00 UTC"; the digest and stats share it.
+func periodTitle(d referral.Digest, loc *time.Location) string {
+	if d.To.IsZero() {
+		return "week " + d.Week
+	}
+	return referral.DigestTitle(d.To, loc)
 }
 
 // digestChartName is the chart's file name, e.g. digest-2026-W48.png;
@@ -449,23 +449,25 @@ func listCapped(items []string, max int) string {
 }
 
 // weekChart is the chart's weeks as text, oldest first, for a digest
-// whose chart could not be drawn.
-func weekChart(weeks []referral.WeekCounts) string {
+// whose chart could not be drawn; the weeks are labelled as in the chart.
+func weekChart(weeks []referral.WeekCounts, to time.Time, loc *time.Location) string {
 	if len(weeks) > chartWeeks {
 		weeks = weeks[len(weeks)-chartWeeks:]
 	}
+	labels, _ := weekLabels(weeks, to, loc)
 	top := 0
 	for _, w := range weeks {
 		top = max(top, w.Requests)
 	}
 	var lines []string
-	for _, w := range weeks {
+	for i, w := range weeks {
 		bar := ""
 		if top > 0 && w.Requests > 0 {
 			bar = strings.Repeat("▇", (w.Requests*10+top-1)/top) + " "
 		}
-		lines = append(lines, fmt.Sprintf("`%s` %s%d requests · %d submitted · %d interviews · %d offers",
-			referral.Truncate(weekLabel(w.Week), 10), bar, w.Requests, w.Submitted, w.Interviews, w.Offers))
+		lines = append(lines, fmt.Sprintf("`%s` %s%s · %d submitted · %s · %s",
+			referral.Truncate(strings.ReplaceAll(labels[i], "\n", " "), 16), bar, plural(w.Requests, "request", "requests"),
+			w.Submitted, plural(w.Interviews, "interview", "interviews"), plural(w.Offers, "offer", "offers")))
 	}
 	return strings.Join(lines, "\n")
 }

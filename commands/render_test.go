@@ -183,8 +183,8 @@ func TestRenderDigest(t *testing.T) {
 		t.Fatalf("digest has %d embeds; want 1", len(m.Embeds))
 	}
 	e := m.Embeds[0]
-	if !strings.Contains(e.Title, "2026-W48") {
-		t.Errorf("title %q lacks the week", e.Title)
+	if want := "Referral digest: the 7 days to Mon 30 Nov 2026, 00:00 UTC"; e.Title != want {
+		t.Errorf("title = %q; want %q", e.Title, want)
 	}
 	checkDigestLabels(t, e, d)
 	if !strings.Contains(e.Description, "Wanted: referrers at Amazon (3 waiting), Stripe (1 waiting)") {
@@ -238,4 +238,106 @@ func checkEmbedLimits(t *testing.T, e *discordgo.MessageEmbed) {
 			t.Errorf("field %q: name %d, value %d characters", f.Name, runes(f.Name), runes(f.Value))
 		}
 	}
+}
+
+// The digest covers the seven days before its post (storage sets From and
+// To to them) and its title says so, in the server's time zone, whatever
+// the day and across a year; never the ISO week, which the numbers don't
+// cover.
+func TestRenderDigestTitleNamesItsPeriod(t *testing.T) {
+	ny, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Skipf("no time zone data: %v", err)
+	}
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Skipf("no time zone data: %v", err)
+	}
+	tests := []struct {
+		name   string
+		posted time.Time
+		loc    *time.Location
+		want   string
+	}{
+		{"Monday morning", time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC), time.UTC, "Referral digest: the 7 days to Mon 7 Dec 2026, 09:00 UTC"},
+		{"Sunday evening", time.Date(2026, 12, 6, 17, 30, 0, 0, time.UTC), berlin, "Referral digest: the 7 days to Sun 6 Dec 2026, 18:30 CET"},
+		{"first Monday of a year", time.Date(2027, 1, 4, 9, 0, 0, 0, time.UTC), time.UTC, "Referral digest: the 7 days to Mon 4 Jan 2027, 09:00 UTC"},
+		// 02:00 UTC on 1 Jan is still New Year's Eve in New York.
+		{"New Year's Eve in the time zone", time.Date(2027, 1, 1, 2, 0, 0, 0, time.UTC), ny, "Referral digest: the 7 days to Thu 31 Dec 2026, 21:00 EST"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := sampleDigest()
+			d.Week = referral.WeekKey(tt.posted, tt.loc)
+			d.From, d.To = referral.DigestPeriod(tt.posted, tt.loc)
+			m, err := RenderNotice(referral.Notice{Kind: referral.NoticeDigest, Digest: &d}, tt.loc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := m.Embeds[0].Title; got != tt.want {
+				t.Errorf("digest posted %v: title = %q; want %q", tt.posted, got, tt.want)
+			}
+		})
+	}
+}
+
+// The offer card names the role and links the job once each: the title
+// has the role, the fields the job link and the resume.
+func TestRenderOfferShowsRoleAndLinkOnce(t *testing.T) {
+	n := referral.Notice{Kind: referral.NoticeOffer, RequestID: 12, OfferID: 3, StudentID: testStudent,
+		Company: "Amazon", Role: "SDE Intern", JobURL: "https://amazon.jobs/1", ResumeURL: "https://r.example/cv.pdf",
+		Intro: "I'm a student at McGill and I'd like to work on payments.", Note: "I know Java."}
+	m, err := RenderNotice(n, time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := m.Embeds[0]
+	all := []string{m.Content, e.Title, e.URL, e.Description}
+	for _, f := range e.Fields {
+		all = append(all, f.Name, f.Value)
+	}
+	shown := strings.Join(all, "\n")
+	for _, s := range []string{n.Role, n.JobURL, n.ResumeURL} {
+		if got := strings.Count(shown, s); got != 1 {
+			t.Errorf("offer shows %q %d times; want once:\n%s", s, got, shown)
+		}
+	}
+	if e.Title != "Request #12: SDE Intern at Amazon" {
+		t.Errorf("offer title = %q; want the role and the company", e.Title)
+	}
+}
+
+// Counts read "1 request", "2 requests".
+func TestRenderPlurals(t *testing.T) {
+	weeks := []referral.WeekCounts{{Week: "2026-W47", Requests: 1, Submitted: 1, Interviews: 1, Offers: 1}, {Week: "2026-W48", Requests: 2, Interviews: 2, Offers: 2}}
+	got := weekChart(weeks, time.Time{}, time.UTC)
+	for _, want := range []string{"1 request · 1 submitted · 1 interview · 1 offer", "2 requests · 0 submitted · 2 interviews · 2 offers"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("weekChart lacks %q:\n%s", want, got)
+		}
+	}
+	d := sampleDigest()
+	d.History = d.History[:1]
+	m, err := RenderNotice(referral.Notice{Kind: referral.NoticeDigest, Digest: &d}, time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := m.Embeds[0]; !embedHasField(e, "Last 1 week") {
+		t.Errorf("digest with one week of history lacks the field \"Last 1 week\": %+v", e.Fields)
+	}
+	rows := companyRows([]referral.CompanyStats{{Company: "Amazon", Referrers: 1, Waiting: 1, Open: 1, Submitted: 1}, {Company: "Stripe", Referrers: 2}})
+	for _, want := range []string{"Amazon: 1 referrer · 1 waiting", "Stripe: 2 referrers · 0 waiting"} {
+		if !strings.Contains(rows, want) {
+			t.Errorf("companyRows lacks %q:\n%s", want, rows)
+		}
+	}
+}
+
+func embedHasField(e *discordgo.MessageEmbed, name string) bool {
+	for _, f := range e.Fields {
+		if f.Name == name {
+			return true
+		}
+	}
+	return false
 }

@@ -208,9 +208,9 @@ func (r *Router) requestModalSubmit(ctx context.Context, c *call) (*discordgo.In
 	case len(res.Problems) > 0:
 		return problemsReply(res.Problems, res.DraftID), nil
 	case errors.Is(res.Refused, referral.ErrTooManyOpen):
-		return draftKept(res.DraftID, fmt.Sprintf("You already have %d open requests, the most allowed at once. "+
+		return draftKept(res.DraftID, fmt.Sprintf("You already have %s, the most allowed at once. "+
 			"Withdraw one you no longer need with /referral withdraw (/referral status lists their numbers), then press **Edit request** to send this one. "+
-			"It's saved as a draft meanwhile.", res.MaxOpen)), nil
+			"It's saved as a draft meanwhile.", plural(res.MaxOpen, "open request", "open requests"))), nil
 	case errors.Is(res.Refused, referral.ErrDuplicateJob):
 		return draftKept(res.DraftID, "You already have an open request for this job link; /referral status shows it. "+
 			"If this is a different opening, press **Edit request** and use the link of that posting. It's saved as a draft meanwhile."), nil
