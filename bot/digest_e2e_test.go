@@ -297,3 +297,60 @@ func fieldValues(e *discordgo.MessageEmbed) map[string]string {
 	}
 	return out
 }
+
+// Set up mid-week, a server gets its first digest at the next firing of
+// the schedule after setup, then none until the next week.
+func TestDigestFirstFiringAfterMidWeekSetup(t *testing.T) {
+	t.Parallel()
+	t.Run("every second", func(t *testing.T) {
+		t.Parallel()
+		h := startBot(t, func(c *config.Config) { c.Schedule.Digest = "@every 1s" })
+		h.moveTo(time.Wednesday, 15, 0)
+		h.setupDigest()
+		h.stillDigests(0, "setup itself")
+		h.clock.Advance(2 * time.Second) // the next firing
+		h.waitDigests(1)
+		h.clock.Advance(3 * time.Hour)
+		h.stillDigests(1, "later firings the same week")
+		h.moveTo(time.Monday, 0, 0)
+		h.clock.Advance(time.Second)
+		h.waitDigests(2)
+		h.stillDigests(2, "later firings of the next week")
+	})
+	t.Run("daily", func(t *testing.T) {
+		t.Parallel()
+		h := startBot(t, func(c *config.Config) { c.Schedule.Digest = "0 9 * * *" })
+		h.moveTo(time.Wednesday, 10, 0)
+		h.setupDigest()
+		h.stillDigests(0, "setup after Wednesday's firing")
+		h.moveTo(time.Thursday, 8, 59)
+		h.stillDigests(0, "before Thursday's firing")
+		h.clock.Advance(time.Minute)
+		h.bot.DigestNow(h.ctx()) // the firing, as cron runs it
+		got := h.waitDigests(1)
+		if want := weekKey(h.clock.Now()); digestWeek(got[0]) != want {
+			t.Errorf("first digest is for week %q; want %s", digestWeek(got[0]), want)
+		}
+		h.moveTo(time.Friday, 9, 0)
+		h.stillDigests(1, "Friday's firing, same week")
+		h.moveTo(time.Monday, 9, 0)
+		h.bot.DigestNow(h.ctx())
+		h.waitDigests(2)
+	})
+	t.Run("restart catches up only a firing after setup", func(t *testing.T) {
+		t.Parallel()
+		h := startBot(t, func(c *config.Config) { c.Schedule.Digest = "0 9 * * *" })
+		h.moveTo(time.Wednesday, 10, 0)
+		h.setupDigest()
+		h.stop()
+		h.clock.Advance(time.Hour) // Wednesday 11:00: the week's firings all came before setup
+		h.start()
+		h.stillDigests(0, "restart with no firing since setup")
+		h.stop()
+		h.moveTo(time.Thursday, 12, 0) // down at Thursday's 09:00 firing
+		h.start()
+		h.waitDigests(1)
+		h.restart()
+		h.stillDigests(1, "another restart the same week")
+	})
+}

@@ -53,9 +53,11 @@ func (b *Bot) sweep(ctx context.Context) {
 	}
 }
 
-// postDigests posts this week's digest to every server that has none yet,
-// once the week's scheduled time has passed: on the schedule, and at start
-// for a week missed while the bot was down.
+// postDigests posts this week's digest to every server that has none yet
+// and had its digest channel by the schedule's latest firing so far this
+// week: at that firing, or at start for a firing missed while the bot was
+// down. A server set up mid-week gets its first digest at the next firing
+// after setup, whatever the schedule; each gets at most one a week.
 func (b *Bot) postDigests(ctx context.Context) {
 	ctx, cancel := b.writes.whileWritable(ctx)
 	defer cancel()
@@ -63,11 +65,11 @@ func (b *Bot) postDigests(ctx context.Context) {
 		return
 	}
 	now := b.now()
-	scheduled := thisWeeksDigestTime(b.digestSchedule, now, b.cfg.Location())
-	if scheduled.After(now) {
+	firing := lastFiringThisWeek(b.digestSchedule, now, b.cfg.Location())
+	if firing.IsZero() {
 		return
 	}
-	posted, err := b.store.PostWeeklyDigests(ctx, now, scheduled)
+	posted, err := b.store.PostWeeklyDigests(ctx, now, firing)
 	if err != nil && ctx.Err() == nil {
 		b.logger.Error("weekly digest failed", "err", err)
 	}
@@ -77,9 +79,28 @@ func (b *Bot) postDigests(ctx context.Context) {
 	}
 }
 
-// thisWeeksDigestTime is the first firing of sched in now's ISO week (in
-// loc), the week the digest is keyed by. Once it has passed, the week's
-// digest is due; before it, last week's was posted already.
-func thisWeeksDigestTime(sched cron.Schedule, now time.Time, loc *time.Location) time.Time {
-	return sched.Next(referral.WeekStart(now, loc).Add(-time.Nanosecond))
+// lastFiringThisWeek is the latest firing of sched at or before now in
+// now's ISO week (in loc); zero before the week's first firing. An @every
+// schedule counts its firings from the week's start.
+func lastFiringThisWeek(sched cron.Schedule, now time.Time, loc *time.Location) time.Time {
+	start := referral.WeekStart(now, loc)
+	if every, ok := sched.(cron.ConstantDelaySchedule); ok && every.Delay > 0 {
+		n := now.Sub(start) / every.Delay
+		if n < 1 {
+			return time.Time{}
+		}
+		return start.Add(n * every.Delay)
+	}
+	t := sched.Next(start.Add(-time.Nanosecond))
+	if t.IsZero() || t.After(now) {
+		return time.Time{}
+	}
+	// A standard spec fires at most once a minute: at most 10,080 steps.
+	for {
+		next := sched.Next(t)
+		if next.IsZero() || next.After(now) {
+			return t
+		}
+		t = next
+	}
 }

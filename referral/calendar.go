@@ -53,5 +53,7 @@ func DigestDue(channelSince, lastFiring time.Time, postedThisWeek bool) bool {
 	if channelSince.IsZero() || lastFiring.IsZero() || postedThisWeek {
 		return false
 	}
-	return !channelSince.After(lastFiring)
+	// Strictly before: setup at the very moment of a firing posts nothing
+	// by itself; the next firing does.
+	return channelSince.Before(lastFiring)
 }

@@ -81,7 +81,7 @@ func TestDigestDueOncePerWeekFromTheFiringAfterSetup(t *testing.T) {
 		want          bool
 	}{
 		{"set up before the firing", wed.Add(-time.Hour), wed, false, true},
-		{"set up at the firing", wed, wed, false, true},
+		{"set up at the firing waits for the next", wed, wed, false, false},
 		{"set up after the latest firing waits", wed.Add(time.Minute), wed, false, false},
 		{"already posted this week", wed.Add(-time.Hour), wed.Add(24 * time.Hour), true, false},
 		{"no digest channel", time.Time{}, wed, false, false},

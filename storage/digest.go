@@ -36,9 +36,9 @@ const (
 	qDigestThanks = `SELECT actor_id FROM events WHERE guild_id = ? AND (kind = 'accepted' OR kind = 'submitted') AND at >= ? AND at < ?
 		AND actor_id != '' GROUP BY actor_id ORDER BY COUNT(*) DESC, MIN(at), actor_id`
 
-	// qDigestDue lists the servers whose week has no digest yet and whose
-	// digest channel was set before the week's scheduled time.
-	qDigestDue = `SELECT g.guild_id FROM guild_settings g WHERE g.digest_channel_id != '' AND g.digest_since <= ?
+	// qDigestDue lists the servers with a digest channel whose week has no
+	// digest yet, with when their channel was set; referral.DigestDue decides.
+	qDigestDue = `SELECT g.guild_id, g.digest_since FROM guild_settings g WHERE g.digest_channel_id != ''
 		AND NOT EXISTS (SELECT 1 FROM digests d WHERE d.guild_id = g.guild_id AND d.week = ?) ORDER BY g.guild_id`
 )
 
@@ -184,18 +184,23 @@ func (s *Store) PostDigestNow(ctx context.Context, guildID string, now time.Time
 
 // PostWeeklyDigests queues the week's digest for every server with a digest
 // channel that has none yet this week (the ISO week of now in the store's
-// time zone) and had its channel before scheduledAt, this week's scheduled
-// time: a server set up after it waits for next week. It returns the
-// servers posted to. Each digest is computed from a read snapshot; a short
+// time zone) and had its channel by firing, the schedule's latest firing
+// so far this week (referral.DigestDue): a server set up after it waits for
+// the next firing. It returns the servers posted to. Each digest is computed from a read snapshot; a short
 // write transaction then decides whether to post it.
-func (s *Store) PostWeeklyDigests(ctx context.Context, now, scheduledAt time.Time) ([]string, error) {
+func (s *Store) PostWeeklyDigests(ctx context.Context, now, firing time.Time) ([]string, error) {
 	week := referral.WeekKey(now, s.loc)
 	var guilds []string
-	err := eachRow(ctx, s.read, qDigestDue, []any{ms(scheduledAt), week}, func(rows *sql.Rows) error {
+	err := eachRow(ctx, s.read, qDigestDue, []any{week}, func(rows *sql.Rows) error {
 		var g string
-		err := rows.Scan(&g)
-		guilds = append(guilds, g)
-		return err
+		var since sql.NullInt64
+		if err := rows.Scan(&g, &since); err != nil {
+			return err
+		}
+		if referral.DigestDue(fromMS(since), firing, false) {
+			guilds = append(guilds, g)
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("weekly digests: %w", err)
