@@ -237,13 +237,30 @@ func followUpButtons(requestID int64) []discordgo.Button {
 }
 
 func renderFollowUp(n referral.Notice) *discordgo.MessageSend {
-	msg := fmt.Sprintf("Did you hear back about %s (request #%d)? Your referral went in a while ago. Press what happened so far; your referrer will be glad to know.", roleAt(n), n.RequestID)
+	msg := fmt.Sprintf("Did you hear back about %s (request #%d)? Your referral went in %s. Press what happened so far; your referrer will be glad to know.",
+		roleAt(n), n.RequestID, sinceSubmitted(n))
 	if n.FollowUp > 0 && n.FollowUps > 0 {
 		msg += fmt.Sprintf("\n(Check-in %d of %d.)", n.FollowUp, n.FollowUps)
 	}
 	m := text(msg)
 	m.Components = []discordgo.MessageComponent{row(followUpButtons(n.RequestID)...)}
 	return m
+}
+
+// sinceSubmitted says how long before the check-in the referral went in:
+// "7 days ago", "1 day ago", or "a while ago" when the notice has no times.
+func sinceSubmitted(n referral.Notice) string {
+	if n.SubmittedAt.IsZero() || n.Due.Before(n.SubmittedAt) {
+		return "a while ago"
+	}
+	days := int((n.Due.Sub(n.SubmittedAt) + 12*time.Hour) / (24 * time.Hour))
+	switch days {
+	case 0:
+		return "today"
+	case 1:
+		return "1 day ago"
+	}
+	return fmt.Sprintf("%d days ago", days)
 }
 
 func outcomeForReferrer(n referral.Notice) string {

@@ -341,3 +341,23 @@ func embedHasField(e *discordgo.MessageEmbed, name string) bool {
 	}
 	return false
 }
+
+func TestFollowUpSaysHowLongAgo(t *testing.T) {
+	in := time.Date(2026, 11, 2, 15, 0, 0, 0, time.UTC)
+	tests := []struct {
+		due  time.Time
+		want string
+	}{
+		{in.Add(7 * 24 * time.Hour), "went in 7 days ago"},
+		{in.Add(14 * 24 * time.Hour), "went in 14 days ago"},
+		{in.Add(24 * time.Hour), "went in 1 day ago"},
+		{time.Time{}, "went in a while ago"},
+	}
+	for _, tt := range tests {
+		n := referral.Notice{Kind: referral.NoticeFollowUp, RequestID: 3, Company: "Amazon", Role: "SDE Intern", FollowUp: 1, FollowUps: 2, SubmittedAt: in, Due: tt.due}
+		m, err := RenderNotice(n, time.UTC)
+		if err != nil || !strings.Contains(m.Content, tt.want) {
+			t.Errorf("follow-up due %v = %q, %v; want it to say %q", tt.due, m.Content, err, tt.want)
+		}
+	}
+}

@@ -358,7 +358,9 @@ func Nudge(s Snapshot, n int, now time.Time) (Change, error) {
 		}
 	}
 	c.Events = []Event{event(r, EventFollowUp, "", fmt.Sprint(n))}
-	c.Notices = []Outgoing{ToUser(r.GuildID, r.StudentID, FollowUpNotice(r, n, len(s.Policy.Nudges)))}
+	fu := FollowUpNotice(r, n, len(s.Policy.Nudges))
+	fu.Due, _ = s.Policy.NudgeDue(r.SubmittedAt, n) // when this check-in fell due: "7 days ago"
+	c.Notices = []Outgoing{ToUser(r.GuildID, r.StudentID, fu)}
 	return c, nil
 }
 

@@ -308,8 +308,9 @@ func TestTimedSteps(t *testing.T) {
 	late := req(Submitted)
 	late.SubmittedAt = now.Add(-15 * 24 * time.Hour)
 	followUp := func(r *Request, n int) Outgoing {
+		due, _ := policy.NudgeDue(r.SubmittedAt, n) // the check-in's own time, for "7 days ago"
 		return ToUser("g1", "stu", Notice{Kind: NoticeFollowUp, RequestID: 7, StudentID: "stu", ReferrerID: "ref", Company: "Amazon", Role: "SDE Intern",
-			FollowUp: n, FollowUps: 2})
+			FollowUp: n, FollowUps: 2, SubmittedAt: r.SubmittedAt, Due: due})
 	}
 	tests := []struct {
 		name string

@@ -46,7 +46,8 @@ type Notice struct {
 	Due            time.Time  `json:"due,omitempty"`
 	UserID         string     `json:"user_id,omitempty"` // NoticeDMClosed: whom to ping
 	Digest         *Digest    `json:"digest,omitempty"`
-	Tips           []Problem  `json:"tips,omitempty"` // NoticeNeedsDetail: the weakest fields
+	Tips           []Problem  `json:"tips,omitempty"`         // NoticeNeedsDetail: the weakest fields
+	SubmittedAt    time.Time  `json:"submitted_at,omitempty"` // NoticeFollowUp: when the referral went in
 }
 
 // Outgoing is a notice addressed to a user's DMs or to a channel.
@@ -116,6 +117,7 @@ func ReminderNotice(r Request) Notice {
 func FollowUpNotice(r Request, n, all int) Notice {
 	out := about(NoticeFollowUp, r)
 	out.StudentID, out.ReferrerID, out.FollowUp, out.FollowUps, out.Outcome = r.StudentID, r.ReferrerID, n, all, r.Outcome
+	out.SubmittedAt = r.SubmittedAt
 	return out
 }
 
