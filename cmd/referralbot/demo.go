@@ -252,8 +252,32 @@ func (d *demo) play() error {
 	if err != nil {
 		return err
 	}
-	d.note("bob is busy this week and declines; the bot asks the next referrer")
-	if _, err := d.press(demoBob, offer, "Decline"); err != nil {
+	d.note("bob declines; the bot asks the next referrer at once and lets bob say why")
+	declined, err := d.press(demoBob, offer, "Decline")
+	if err != nil {
+		return err
+	}
+	if _, err := d.press(demoBob, declined.Message(), "The request needs more detail"); err != nil {
+		return err
+	}
+	d.note("a decline that teaches: sam hears what to strengthen, never who asked")
+	tips, err := d.waitDM(demoSam, "more detail")
+	if err != nil {
+		return err
+	}
+	modal, err = d.press(demoSam, tips, "Edit request")
+	if err != nil {
+		return err
+	}
+	if _, err := d.submit(demoSam, modal, map[string]string{
+		"job_url": "https://www.amazon.jobs/en/jobs/2840123/software-development-engineer-intern",
+		"role":    "Software Development Engineer Intern, backend",
+		"intro": "I'm a third-year CS student at State University. Last summer I interned at a logistics startup, " +
+			"where I built a Go service that cut route-planning time by 40%. I'm applying for Amazon's SDE internship, " +
+			"and I maintain the course's autograder, used by 600 students a term.",
+		"resume_url": "https://drive.example.org/sam-resume.pdf",
+		"note":       "The team builds fulfilment services, close to what I did on routing.",
+	}); err != nil {
 		return err
 	}
 	offer, err = d.waitDM(demoAlice, "Accept")

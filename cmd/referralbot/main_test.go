@@ -29,14 +29,17 @@ func TestDemoPlaysTheWholeFlow(t *testing.T) {
 		t.Errorf("demo's first line = %q; want it to say what the first run waits for", first)
 	}
 	for _, want := range []string{
-		"[Edit request]",                          // a request fixed through Edit request
-		"DM to @bob_amzn",                         // the best referrer asked first
-		"@bob_amzn presses [Decline]",             // a decline...
-		"DM to @alice_aws",                        // ...moves to the next referrer
-		"one reminder",                            // the referrer reminder (the demo fails if it never comes)
-		"@alice_aws presses [Referral submitted]", // accepted and submitted
-		"@sam_student presses [Interviewing]",     // a follow-up answered
-		"second follow-up",                        // and the second one
+		"[Edit request]",              // a request fixed through Edit request
+		"DM to @bob_amzn",             // the best referrer asked first
+		"@bob_amzn presses [Decline]", // a decline...
+		"@bob_amzn presses [The request needs more detail]", // ...that teaches:
+		"asked for a little more detail",                    // the student hears it
+		"is updated",                                        // and edits the request in place
+		"DM to @alice_aws",                                  // ...moves to the next referrer
+		"one reminder",                                      // the referrer reminder (the demo fails if it never comes)
+		"@alice_aws presses [Referral submitted]",           // accepted and submitted
+		"@sam_student presses [Interviewing]",               // a follow-up answered
+		"second follow-up",                                  // and the second one
 		"@sam_student presses [Rejected]",
 		"@sam_student presses [Keep me in mind]",
 		"@sam_student runs /referral status",
