@@ -27,3 +27,6 @@ func (b *Bot) WaitMails() {
 		b.mailer.wg.Wait()
 	}
 }
+
+// RateLimitBuckets is how many rate-limit buckets the session holds.
+func (b *Bot) RateLimitBuckets() int { return rateLimitBuckets(b.session) }

@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -76,7 +77,9 @@ func (m *metrics) observe(command, result string, d time.Duration) {
 // router's label names the command or button route, never what was typed.
 func (b *Bot) observe(command, result string, d time.Duration) {
 	b.metrics.observe(command, result, d)
-	b.logger.Debug("interaction answered", "command", command, "result", result, "took", d.Round(time.Microsecond))
+	if b.logger.Enabled(context.Background(), slog.LevelDebug) { // spare the attribute boxing per interaction at info
+		b.logger.Debug("interaction answered", "command", command, "result", result, "took", d.Round(time.Microsecond))
+	}
 }
 
 func (m *metrics) handler() http.Handler {
