@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -205,6 +206,25 @@ func (c *crashHarness) kill() {
 		out, _ := os.ReadFile(c.log)
 		c.t.Logf("log of run %d:\n%s", c.runs, out)
 	}
+}
+
+// stop ends the bot with SIGTERM and waits for it: a clean shutdown, which
+// records whatever it was delivering.
+func (c *crashHarness) stop() {
+	if c.cmd == nil {
+		return
+	}
+	_ = c.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { _ = c.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		c.t.Errorf("the bot did not stop within 20 s of SIGTERM")
+		_ = c.cmd.Process.Kill()
+		<-done
+	}
+	c.cmd = nil
 }
 
 // waitInFlight waits until a POST to path made since then is held by the

@@ -129,6 +129,10 @@ func (o *sender) deliver(ctx context.Context, m storage.OutboxMessage) {
 	if err == nil {
 		sentID, err = o.post(channelID, msg, m, log)
 	}
+	// The message may be out whatever happens to ctx now: record it even
+	// when the bot is shutting down, or the next start sends it again.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
 	var rest *discordgo.RESTError
 	switch {
 	case err == nil:
