@@ -157,4 +157,14 @@ type Data struct {
 	Outcomes      int           // how many first outcomes MedianOutcome is over
 
 	Referrers []Referrer
+
+	// Declines are why referrers declined, all time, in the order the
+	// choices are offered; counts only, never who or about whom.
+	Declines []DeclineCount
+}
+
+// DeclineCount is how often referrers gave one reason after Decline.
+type DeclineCount struct {
+	Reason string // its label, e.g. "The request needs more detail"
+	N      int
 }

@@ -123,6 +123,22 @@ func (s *Store) Dashboard(ctx context.Context, guildID string, period dashboard.
 	if d.Referrers, err = dashReferrers(ctx, q, guildID, from, now); err != nil {
 		return d, fmt.Errorf("dashboard: %w", err)
 	}
+	counts := map[string]int{}
+	err = eachRow(ctx, q, `SELECT reason, n FROM decline_reasons WHERE guild_id = ?`, []any{guildID}, func(rows *sql.Rows) error {
+		var r string
+		var n int
+		err := rows.Scan(&r, &n)
+		counts[r] = n
+		return err
+	})
+	if err != nil {
+		return d, fmt.Errorf("dashboard: %w", err)
+	}
+	for _, r := range referral.DeclineReasons() {
+		if n := counts[string(r)]; n > 0 {
+			d.Declines = append(d.Declines, dashboard.DeclineCount{Reason: r.Label(), N: n})
+		}
+	}
 	return d, nil
 }
 

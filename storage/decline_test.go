@@ -3,9 +3,11 @@ package storage
 import (
 	"context"
 	"errors"
+	"reflect"
 	"testing"
 	"time"
 
+	"github.com/referralbot/referralbot/dashboard"
 	"github.com/referralbot/referralbot/referral"
 )
 
@@ -56,6 +58,11 @@ func TestDeclineReasonsTeachOnce(t *testing.T) {
 	got, err := s.DeclineReasonCounts(ctx, "g1")
 	if err != nil || got[referral.DeclineNeedsDetail] != 2 || len(got) != 1 {
 		t.Errorf("DeclineReasonCounts = %v, %v; want needs_detail: 2", got, err)
+	}
+	dash, err := s.Dashboard(ctx, "g1", dashboard.AllTime, time.Now())
+	want := []dashboard.DeclineCount{{Reason: referral.DeclineNeedsDetail.Label(), N: 2}}
+	if err != nil || !reflect.DeepEqual(dash.Declines, want) {
+		t.Errorf("dashboard declines = %+v, %v; want %+v", dash.Declines, err, want)
 	}
 
 	// The edit keeps the number, the place in line and who was asked.

@@ -38,6 +38,7 @@ type page struct {
 	More      int // companies left out of the table
 	Chart     chartView
 	Waiting   []waitingRow
+	Declines  []dashboard.DeclineCount
 	Referrers []referrerRow
 	Team      string // "3 active, 1 pending, 1 paused"
 }
@@ -102,6 +103,7 @@ func buildPage(d dashboard.Data, in pageInput) page {
 	}
 
 	p.Chart = buildChart(d.Weeks, in.Loc)
+	p.Declines = d.Declines
 
 	for _, w := range d.Waiting {
 		p.Waiting = append(p.Waiting, waitingRow{Company: w.Company, Requests: w.Requests, Referrers: w.Referrers,
