@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -189,6 +190,22 @@ func openScaleDB(b *testing.B, src string) *scaleDB {
 	return d
 }
 
+// cpuTime is the CPU the process used: on a shared machine, a figure that
+// other load changes far less than wall time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// reportCPU reports CPU time per operation when the returned func runs.
+func reportCPU(b *testing.B) func() {
+	start := cpuTime()
+	return func() { b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op") }
+}
+
 func copyFile(from, to string) error {
 	in, err := os.Open(from)
 	if err != nil {
@@ -214,6 +231,7 @@ func benchScale(b *testing.B, src string) {
 	s, ctx := d.s, context.Background()
 
 	b.Run("choose-referrer-largest-company", func(b *testing.B) {
+		defer reportCPU(b)()
 		tx, err := s.write.BeginTx(ctx, nil)
 		if err != nil {
 			b.Fatal(err)
@@ -228,6 +246,7 @@ func benchScale(b *testing.B, src string) {
 		}
 	})
 	b.Run("status-student-20-requests", func(b *testing.B) {
+		defer reportCPU(b)()
 		for b.Loop() {
 			if rs, err := s.StudentRequests(ctx, d.student); err != nil || len(rs) < 20 {
 				b.Fatalf("StudentRequests(%s) = %d, %v; want 20 or more", d.student, len(rs), err)
@@ -235,6 +254,7 @@ func benchScale(b *testing.B, src string) {
 		}
 	})
 	b.Run("outbox-poll-idle", func(b *testing.B) {
+		defer reportCPU(b)()
 		for b.Loop() {
 			if due, err := s.DueOutbox(ctx, d.clk.Now(), 50); err != nil || len(due) != 0 {
 				b.Fatalf("DueOutbox = %d, %v; want nothing due", len(due), err)
@@ -242,6 +262,7 @@ func benchScale(b *testing.B, src string) {
 		}
 	})
 	b.Run("match-waiting-nothing-free", func(b *testing.B) {
+		defer reportCPU(b)()
 		for b.Loop() {
 			if n, err := s.MatchWaiting(ctx); err != nil || n != 0 {
 				b.Fatalf("MatchWaiting = %d, %v; want 0", n, err)
@@ -249,6 +270,7 @@ func benchScale(b *testing.B, src string) {
 		}
 	})
 	b.Run("sweep-idle", func(b *testing.B) {
+		defer reportCPU(b)()
 		for b.Loop() {
 			if n, err := s.RunDueSteps(ctx, 1000); err != nil || n != 0 {
 				b.Fatalf("RunDueSteps = %d, %v; want 0", n, err)
@@ -259,6 +281,7 @@ func benchScale(b *testing.B, src string) {
 		}
 	})
 	b.Run("create-request-largest-company", func(b *testing.B) {
+		defer reportCPU(b)()
 		i := 0
 		for b.Loop() {
 			i++
@@ -271,6 +294,7 @@ func benchScale(b *testing.B, src string) {
 	})
 	b.Run("run-1000-due-steps", func(b *testing.B) {
 		ran := 0
+		var cpu time.Duration
 		for i := 0; i < b.N; i++ {
 			b.StopTimer()
 			var due int64
@@ -283,12 +307,15 @@ func benchScale(b *testing.B, src string) {
 				d.clk.t = t
 			}
 			b.StartTimer()
+			start := cpuTime()
 			n, err := s.RunDueSteps(ctx, 1000)
 			if err != nil {
 				b.Fatal(err)
 			}
+			cpu += cpuTime() - start
 			ran += n
 		}
 		b.ReportMetric(float64(ran)/float64(b.N), "steps/op")
+		b.ReportMetric(float64(cpu)/float64(b.N), "cpu-ns/op")
 	})
 }

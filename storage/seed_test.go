@@ -175,6 +175,7 @@ func TestHotQueriesSeekIndexesOnGeneratedData(t *testing.T) {
 		{"oldest waiting", oldestWaitingQuery, []any{"g", "amazon", "undelivered"}, []string{"requests_waiting (guild_id=? AND company_key=?)", "referrer_companies_free (company_key=? AND guild_id=?)", "offers_request (request_id=? AND referrer_user_id=?)"}},
 		{"sweep due", sweepDueQuery, []any{1}, []string{"referrers_sweep (<expr><?)"}},
 		{"due steps", dueStepsQuery, []any{1, 100}, []string{"steps_due (due_at<?)"}},
+		{"any step due", anyDueStepQuery, []any{1}, []string{"steps_due (due_at<?)"}},
 		{"due outbox", dueOutboxQuery, []any{1, 50}, []string{"outbox_pending (next_attempt_at<?)"}},
 		{"student requests", `SELECT ` + requestColumns + ` FROM requests WHERE student_id = ? ORDER BY id DESC`, []any{"s"}, []string{"requests_student (student_id=?)", "sqlite_autoindex_steps_1 (kind=? AND subject_id=?)"}},
 		{"recount load", `SELECT (SELECT COUNT(*) FROM offers o WHERE o.guild_id = ? AND o.referrer_user_id = ? AND o.state = 'pending'),

@@ -10,33 +10,49 @@ import (
 	"github.com/referralbot/referralbot/referral"
 )
 
-const dueStepsQuery = `SELECT id, kind, subject_id, seq, due_at FROM steps
+const (
+	dueStepsQuery = `SELECT id, kind, subject_id, seq, due_at FROM steps
 	WHERE done_at IS NULL AND due_at <= ? ORDER BY due_at, id LIMIT ?`
+	anyDueStepQuery = `SELECT EXISTS (SELECT 1 FROM steps WHERE done_at IS NULL AND due_at <= ?)`
+)
 
 // stepBatch is how many due steps share one transaction.
 const stepBatch = 100
 
 // RunDueSteps applies up to limit steps due by now, in batches of
-// stepBatch to a transaction. Each step runs inside a savepoint that its
-// effects and its being marked done share, so a crash neither loses a step
-// nor repeats its effect, and a step that fails is rolled back alone and
-// retried later with backoff while the rest of its batch commits. It
-// returns how many steps ran.
+// stepBatch to a transaction. A step and its being marked done commit
+// together, so a crash neither loses a step nor repeats its effect. A step
+// that fails rolls its batch back; the batch runs again with that step
+// postponed (retried later with backoff), so one bad step neither stops
+// nor doubles the others. It returns how many steps ran.
 func (s *Store) RunDueSteps(ctx context.Context, limit int) (int, error) {
+	var due bool
+	if err := s.read.QueryRowContext(ctx, anyDueStepQuery, ms(s.now().UTC())).Scan(&due); err != nil {
+		return 0, fmt.Errorf("due steps: %w", err)
+	}
+	if !due {
+		return 0, nil // the idle sweep: one index seek, no write transaction
+	}
 	ran, seen := 0, 0
+	failed := map[int64]error{}
 	var errs []error
 	for seen < limit {
 		want := min(stepBatch, limit-seen)
-		n, tried, failed, err := s.runStepBatch(ctx, want)
-		ran += n
-		seen += tried
-		errs = append(errs, failed...)
+		n, tried, err := s.runStepBatch(ctx, want, failed)
+		var se *stepError
+		if errors.As(err, &se) && ctx.Err() == nil {
+			failed[se.step.ID] = se.err
+			errs = append(errs, fmt.Errorf("step %d (%s): %w", se.step.ID, se.step.Kind, se.err))
+			continue
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return ran, ctx.Err()
 			}
 			return ran, errors.Join(append(errs, err)...)
 		}
+		ran += n
+		seen += tried
 		if tried == 0 {
 			// Not stopping at a short batch: a step may schedule
 			// another that is due already (a missed check-in's successor).
@@ -46,11 +62,19 @@ func (s *Store) RunDueSteps(ctx context.Context, limit int) (int, error) {
 	return ran, errors.Join(errs...)
 }
 
-// runStepBatch runs up to max due steps in one transaction: ran of the
-// tried steps ran, failed says why the others were postponed.
-func (s *Store) runStepBatch(ctx context.Context, max int) (ran, tried int, failed []error, err error) {
+// stepError is one step's failure, which rolled its batch back.
+type stepError struct {
+	step referral.Step
+	err  error
+}
+
+func (e *stepError) Error() string { return e.err.Error() }
+
+// runStepBatch runs up to max due steps in one transaction; those in
+// failed are postponed instead. ran of the tried steps ran.
+func (s *Store) runStepBatch(ctx context.Context, max int, failed map[int64]error) (ran, tried int, err error) {
 	err = s.tx(ctx, func(tx *sql.Tx, now time.Time) error {
-		ran, tried, failed = 0, 0, nil
+		ran, tried = 0, 0
 		var steps []referral.Step
 		err := eachRow(ctx, tx, dueStepsQuery, []any{ms(now), max}, func(rows *sql.Rows) error {
 			var st referral.Step
@@ -60,74 +84,54 @@ func (s *Store) runStepBatch(ctx context.Context, max int) (ran, tried int, fail
 			steps = append(steps, st)
 			return err
 		})
-		if err != nil {
+		if err != nil || len(steps) == 0 {
 			return err
 		}
 		tried = len(steps)
-		if tried > 0 {
-			if err := recountAllDue(ctx, tx, now); err != nil {
-				return err
-			}
+		if err := recountAllDue(ctx, tx, now); err != nil {
+			return err
 		}
 		for _, st := range steps {
-			did, stepErr, err := s.runStep(ctx, tx, now, st)
-			if err != nil {
-				return err
+			if cause, ok := failed[st.ID]; ok {
+				// Pushed back so the rest of the queue runs.
+				if _, err := tx.ExecContext(ctx, `UPDATE steps SET attempts = attempts + 1, last_error = ?,
+					due_at = ? + (60000 << MIN(attempts, 10)) WHERE id = ?`, cause.Error(), now.UnixMilli(), st.ID); err != nil {
+					return err
+				}
+				continue
 			}
-			if stepErr != nil {
-				failed = append(failed, fmt.Errorf("step %d (%s): %w", st.ID, st.Kind, stepErr))
-			} else if did {
+			did, err := s.runStep(ctx, tx, now, st)
+			if err != nil {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				return &stepError{step: st, err: err}
+			}
+			if did {
 				ran++
 			}
 		}
 		return nil
 	})
-	return ran, tried, failed, err
+	return ran, tried, err
 }
 
-// runStep runs one step of a batch in its own savepoint. A step an earlier
-// one in the batch ended or moved to later is left alone. A failure of the
-// step is returned as failed, after its savepoint is rolled back and the
-// step postponed; err is a failure of the transaction itself.
-func (s *Store) runStep(ctx context.Context, tx *sql.Tx, now time.Time, st referral.Step) (did bool, failed, err error) {
-	if _, err := tx.ExecContext(ctx, `SAVEPOINT step`); err != nil {
-		return false, nil, err
+// runStep runs one step of a batch and marks it done. A step an earlier
+// one in the batch ended or moved to later is left alone.
+func (s *Store) runStep(ctx context.Context, tx *sql.Tx, now time.Time, st referral.Step) (bool, error) {
+	var due int64
+	err := tx.QueryRowContext(ctx, `SELECT due_at FROM steps WHERE id = ? AND done_at IS NULL`, st.ID).Scan(&due)
+	if errors.Is(err, sql.ErrNoRows) || err == nil && due > now.UnixMilli() {
+		return false, nil
 	}
-	stepErr := func() error {
-		var due int64
-		err := tx.QueryRowContext(ctx, `SELECT due_at FROM steps WHERE id = ? AND done_at IS NULL`, st.ID).Scan(&due)
-		if errors.Is(err, sql.ErrNoRows) || err == nil && due > now.UnixMilli() {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if err := s.applyStep(ctx, tx, now, st); err != nil {
-			return err
-		}
-		did = true
-		_, err = tx.ExecContext(ctx, `UPDATE steps SET done_at = ?, attempts = attempts + 1 WHERE id = ? AND done_at IS NULL`, ms(now), st.ID)
-		return err
-	}()
-	if stepErr == nil {
-		_, err := tx.ExecContext(ctx, `RELEASE step`)
-		return did, nil, err
+	if err != nil {
+		return false, err
 	}
-	if ctx.Err() != nil {
-		return false, nil, ctx.Err()
+	if err := s.applyStep(ctx, tx, now, st); err != nil {
+		return false, err
 	}
-	if _, err := tx.ExecContext(ctx, `ROLLBACK TO step`); err != nil {
-		return false, nil, errors.Join(stepErr, err)
-	}
-	if _, err := tx.ExecContext(ctx, `RELEASE step`); err != nil {
-		return false, nil, err
-	}
-	// Pushed back so the rest of the queue runs.
-	if _, err := tx.ExecContext(ctx, `UPDATE steps SET attempts = attempts + 1, last_error = ?,
-		due_at = ? + (60000 << MIN(attempts, 10)) WHERE id = ?`, stepErr.Error(), now.UnixMilli(), st.ID); err != nil {
-		return false, nil, err
-	}
-	return false, stepErr, nil
+	_, err = tx.ExecContext(ctx, `UPDATE steps SET done_at = ?, attempts = attempts + 1 WHERE id = ? AND done_at IS NULL`, ms(now), st.ID)
+	return err == nil, err
 }
 
 // applyStep loads the step's subject as its rule says, asks the rule, and
