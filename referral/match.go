@@ -51,34 +51,14 @@ func (c Candidate) Eligible(s Seeker, now time.Time) bool {
 // referrer's school named in the student's intro), then role overlap, then
 // fewest referrals in the window, then longest since their last offer.
 func Rank(s Seeker, cands []Candidate, now time.Time) []Candidate {
-	type scored struct {
-		c      Candidate
-		school bool
-		roles  int
-	}
+	m := newMatcher(s)
 	var list []scored
 	for _, c := range cands {
-		if !c.Eligible(s, now) {
-			continue
+		if c.Eligible(s, now) {
+			list = append(list, m.score(c))
 		}
-		list = append(list, scored{c: c, school: SchoolMatch(c.School, s.Intro), roles: RoleOverlap(c.Roles, s.Role)})
 	}
-	sort.SliceStable(list, func(i, j int) bool {
-		a, b := list[i], list[j]
-		if a.school != b.school {
-			return a.school
-		}
-		if a.roles != b.roles {
-			return a.roles > b.roles
-		}
-		if a.c.UsedInWindow != b.c.UsedInWindow {
-			return a.c.UsedInWindow < b.c.UsedInWindow
-		}
-		if !a.c.LastOfferedAt.Equal(b.c.LastOfferedAt) {
-			return a.c.LastOfferedAt.Before(b.c.LastOfferedAt)
-		}
-		return a.c.UserID < b.c.UserID
-	})
+	sort.SliceStable(list, func(i, j int) bool { return list[i].before(list[j]) })
 	out := make([]Candidate, len(list))
 	for i, sc := range list {
 		out[i] = sc.c
@@ -86,28 +66,117 @@ func Rank(s Seeker, cands []Candidate, now time.Time) []Candidate {
 	return out
 }
 
-// Best is the candidate to ask first, or nil when nobody is eligible.
+// Best is the candidate to ask first, or nil when nobody is eligible: the
+// first of Rank, found in one pass.
 func Best(s Seeker, cands []Candidate, now time.Time) *Candidate {
-	ranked := Rank(s, cands, now)
-	if len(ranked) == 0 {
+	m := newMatcher(s)
+	var best scored
+	found := false
+	for _, c := range cands {
+		if !c.Eligible(s, now) {
+			continue
+		}
+		if sc := m.score(c); !found || sc.before(best) {
+			best, found = sc, true
+		}
+	}
+	if !found {
 		return nil
 	}
-	return &ranked[0]
+	return &best.c
+}
+
+// scored is a candidate with the request-dependent parts of its rank.
+type scored struct {
+	c      Candidate
+	school bool
+	roles  int
+}
+
+// before is the rank's order.
+func (a scored) before(b scored) bool {
+	if a.school != b.school {
+		return a.school
+	}
+	if a.roles != b.roles {
+		return a.roles > b.roles
+	}
+	if a.c.UsedInWindow != b.c.UsedInWindow {
+		return a.c.UsedInWindow < b.c.UsedInWindow
+	}
+	if !a.c.LastOfferedAt.Equal(b.c.LastOfferedAt) {
+		return a.c.LastOfferedAt.Before(b.c.LastOfferedAt)
+	}
+	return a.c.UserID < b.c.UserID
+}
+
+// matcher scores candidates against one seeker: the student's words are
+// split once, and referrers sharing a school or roles text (most do, at
+// a big company) are scored once.
+type matcher struct {
+	intro   string          // the intro's words, space separated and padded
+	role    []string        // the role's stems, each once
+	schools map[string]bool // school -> named in the intro
+	roles   map[string]int  // roles text -> overlap
+}
+
+func newMatcher(s Seeker) *matcher {
+	m := &matcher{intro: " " + strings.Join(words(s.Intro), " ") + " ", schools: map[string]bool{}, roles: map[string]int{}}
+	seen := map[string]bool{}
+	for _, w := range words(s.Role) {
+		if w = stem(w); !seen[w] {
+			seen[w] = true
+			m.role = append(m.role, w)
+		}
+	}
+	return m
+}
+
+func (m *matcher) score(c Candidate) scored {
+	school, ok := m.schools[c.School]
+	if !ok {
+		school = schoolIn(c.School, m.intro)
+		m.schools[c.School] = school
+	}
+	roles, ok := m.roles[c.Roles]
+	if !ok {
+		roles = roleOverlap(c.Roles, m.role)
+		m.roles[c.Roles] = roles
+	}
+	return scored{c: c, school: school, roles: roles}
 }
 
 // SchoolMatch reports whether the referrer's school is named in the
 // student's text; the modal has no school field, students name it in intros.
 func SchoolMatch(school, text string) bool {
+	return schoolIn(school, " "+strings.Join(words(text), " ")+" ")
+}
+
+// schoolIn is SchoolMatch on text already split into padded words.
+func schoolIn(school, paddedWords string) bool {
 	school = strings.Join(words(school), " ")
 	if len(school) < 2 {
 		return false
 	}
-	return strings.Contains(" "+strings.Join(words(text), " ")+" ", " "+school+" ")
+	return strings.Contains(paddedWords, " "+school+" ")
 }
 
 // RoleOverlap counts the meaningful words shared by a referrer's roles and
 // the requested role ("Software Engineer Intern" vs "software engineering, SDE").
 func RoleOverlap(referrerRoles, role string) int {
+	var stems []string
+	seen := map[string]bool{}
+	for _, w := range words(role) {
+		if w = stem(w); !seen[w] {
+			seen[w] = true
+			stems = append(stems, w)
+		}
+	}
+	return roleOverlap(referrerRoles, stems)
+}
+
+// roleOverlap counts the role stems (each once) found in referrerRoles.
+func roleOverlap(referrerRoles string, roleStems []string) int {
 	have := map[string]bool{}
 	for _, w := range words(referrerRoles) {
 		if !roleStopWords[w] {
@@ -115,12 +184,9 @@ func RoleOverlap(referrerRoles, role string) int {
 		}
 	}
 	n := 0
-	seen := map[string]bool{}
-	for _, w := range words(role) {
-		w = stem(w)
-		if have[w] && !seen[w] {
+	for _, w := range roleStems {
+		if have[w] {
 			n++
-			seen[w] = true
 		}
 	}
 	return n

@@ -1,6 +1,8 @@
 package referral
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"testing"
 	"time"
 )
@@ -76,6 +78,36 @@ func TestSchoolAndRoleMatching(t *testing.T) {
 	for _, c := range roles {
 		if got := RoleOverlap(c.referrer, c.role); got != c.want {
 			t.Errorf("RoleOverlap(%q, %q) = %d; want %d", c.referrer, c.role, got, c.want)
+		}
+	}
+}
+
+// Best is the first of Rank, whatever the mix of candidates.
+func TestBestIsFirstOfRank(t *testing.T) {
+	now := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
+	seeker := Seeker{StudentID: "stu", Role: "Machine Learning Engineer", Intro: "Final-year student at MIT; I build recommendation models."}
+	schools := []string{"", "MIT", "State University"}
+	roles := []string{"", "machine learning", "software engineering", "data science; machine learning"}
+	rnd := rand.New(rand.NewPCG(1, 2))
+	for round := range 500 {
+		var cands []Candidate
+		for i := range 1 + rnd.IntN(30) {
+			c := Candidate{UserID: fmt.Sprintf("u%02d", rnd.IntN(40)), Status: Active, Capacity: 1 + rnd.IntN(4),
+				School: schools[rnd.IntN(len(schools))], Roles: roles[rnd.IntN(len(roles))], UsedInWindow: rnd.IntN(4), AlreadyAsked: rnd.IntN(8) == 0}
+			if rnd.IntN(3) > 0 {
+				c.LastOfferedAt = now.Add(-time.Duration(rnd.IntN(5)) * time.Hour)
+			}
+			if i%7 == 6 {
+				c.Status = Paused
+			}
+			cands = append(cands, c)
+		}
+		ranked, best := Rank(seeker, cands, now), Best(seeker, cands, now)
+		switch {
+		case len(ranked) == 0 && best != nil:
+			t.Fatalf("round %d: Best = %s; want nil as Rank is empty", round, best.UserID)
+		case len(ranked) > 0 && (best == nil || *best != ranked[0]):
+			t.Fatalf("round %d: Best = %v; want Rank's first %v", round, best, ranked[0])
 		}
 	}
 }

@@ -3,6 +3,10 @@ package storage
 import (
 	"context"
 	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -113,4 +117,205 @@ func BenchmarkRunDueStepsIdle(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// The scale benchmarks run on generated databases: a 20k-request one made
+// here, and the one named by REFERRALBOT_BENCH_DB (see docs/PERFORMANCE.md),
+// which is copied first so the benchmarks never change it.
+func BenchmarkScale(b *testing.B) {
+	dbs := []struct{ name, path string }{{"20k", ""}}
+	if p := os.Getenv("REFERRALBOT_BENCH_DB"); p != "" {
+		dbs = append(dbs, struct{ name, path string }{filepath.Base(p), p})
+	}
+	for _, db := range dbs {
+		b.Run(db.name, func(b *testing.B) { benchScale(b, db.path) })
+	}
+}
+
+// scaleDB is a generated database opened at the end of its history.
+type scaleDB struct {
+	s        *Store
+	clk      *clock
+	guild    string
+	company  referral.Company
+	student  string // the one with the most requests
+	refCount int
+}
+
+func openScaleDB(b *testing.B, src string) *scaleDB {
+	b.Helper()
+	ctx := context.Background()
+	path := filepath.Join(b.TempDir(), "scale.db")
+	start := time.Now()
+	if src == "" {
+		if _, err := Seed(ctx, path, SeedOptions{Requests: 20000, Weeks: 10, Seed: 1, Now: time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)}); err != nil {
+			b.Fatal(err)
+		}
+	} else if err := copyFile(src, path); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("database ready in %s", time.Since(start).Round(time.Millisecond))
+	d := &scaleDB{clk: &clock{}}
+	s, err := Open(ctx, path, Options{Policy: SeedPolicy(), Now: d.clk.Now})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	d.s = s
+	err = s.read.QueryRow(`SELECT c.company_key, MIN(c.company_name), rf.guild_id, COUNT(*) FROM referrer_companies c JOIN referrers rf ON rf.id = c.referrer_id
+		GROUP BY c.company_key, rf.guild_id ORDER BY COUNT(*) DESC LIMIT 1`).Scan(&d.company.Key, &d.company.Name, &d.guild, &d.refCount)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var last int64
+	if err := s.read.QueryRow(`SELECT MAX(at) FROM events WHERE guild_id = ?`, d.guild).Scan(&last); err != nil {
+		b.Fatal(err)
+	}
+	d.clk.t = time.UnixMilli(last).UTC()
+	if err := s.read.QueryRow(`SELECT student_id FROM requests WHERE student_id != '' GROUP BY student_id ORDER BY COUNT(*) DESC LIMIT 1`).Scan(&d.student); err != nil {
+		b.Fatal(err)
+	}
+	// Whatever fell due since the history ended, as the bot's first sweep
+	// would (after an upgrade, this counts every referrer's load once).
+	start = time.Now()
+	n, err := s.RunDueSteps(ctx, 1_000_000)
+	if err != nil {
+		b.Fatal(err)
+	}
+	m, err := s.MatchWaiting(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("first sweep: %d steps, %d offered in %s; largest company %s with %d referrers", n, m, time.Since(start).Round(time.Millisecond), d.company.Name, d.refCount)
+	return d
+}
+
+// cpuTime is the CPU the process used: on a shared machine, a figure that
+// other load changes far less than wall time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// reportCPU reports CPU time per operation when the returned func runs.
+func reportCPU(b *testing.B) func() {
+	start := cpuTime()
+	return func() { b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op") }
+}
+
+func copyFile(from, to string) error {
+	in, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+// benchScale measures the operations whose cost must not grow with
+// history. The order matters: the read-only and idle ones first, then
+// those that add work.
+func benchScale(b *testing.B, src string) {
+	d := openScaleDB(b, src)
+	s, ctx := d.s, context.Background()
+
+	b.Run("choose-referrer-largest-company", func(b *testing.B) {
+		defer reportCPU(b)()
+		tx, err := s.write.BeginTx(ctx, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer tx.Rollback()
+		r := referral.Request{ID: -1, GuildID: d.guild, StudentID: "bench-student", Company: d.company, State: referral.Waiting,
+			Fields: goodFields("https://jobs.example/bench")}
+		for b.Loop() {
+			if _, err := choose(ctx, tx, d.clk.Now(), r); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("status-student-20-requests", func(b *testing.B) {
+		defer reportCPU(b)()
+		for b.Loop() {
+			if rs, err := s.StudentRequests(ctx, d.student); err != nil || len(rs) < 20 {
+				b.Fatalf("StudentRequests(%s) = %d, %v; want 20 or more", d.student, len(rs), err)
+			}
+		}
+	})
+	b.Run("outbox-poll-idle", func(b *testing.B) {
+		defer reportCPU(b)()
+		for b.Loop() {
+			if due, err := s.DueOutbox(ctx, d.clk.Now(), 50); err != nil || len(due) != 0 {
+				b.Fatalf("DueOutbox = %d, %v; want nothing due", len(due), err)
+			}
+		}
+	})
+	b.Run("match-waiting-nothing-free", func(b *testing.B) {
+		defer reportCPU(b)()
+		for b.Loop() {
+			if n, err := s.MatchWaiting(ctx); err != nil || n != 0 {
+				b.Fatalf("MatchWaiting = %d, %v; want 0", n, err)
+			}
+		}
+	})
+	b.Run("sweep-idle", func(b *testing.B) {
+		defer reportCPU(b)()
+		for b.Loop() {
+			if n, err := s.RunDueSteps(ctx, 1000); err != nil || n != 0 {
+				b.Fatalf("RunDueSteps = %d, %v; want 0", n, err)
+			}
+			if n, err := s.MatchWaiting(ctx); err != nil || n != 0 {
+				b.Fatalf("MatchWaiting = %d, %v; want 0", n, err)
+			}
+		}
+	})
+	b.Run("create-request-largest-company", func(b *testing.B) {
+		defer reportCPU(b)()
+		i := 0
+		for b.Loop() {
+			i++
+			d.clk.Add(time.Second)
+			if _, err := s.CreateRequest(ctx, referral.NewRequest{GuildID: d.guild, StudentID: fmt.Sprintf("bench-create-%d", i), Company: d.company,
+				Fields: goodFields(fmt.Sprintf("https://jobs.example/bench-create/%d", i))}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("run-1000-due-steps", func(b *testing.B) {
+		ran := 0
+		var cpu time.Duration
+		for i := 0; i < b.N; i++ {
+			b.StopTimer()
+			var due int64
+			err := s.read.QueryRow(`SELECT due_at FROM steps WHERE done_at IS NULL ORDER BY due_at
+				LIMIT 1 OFFSET MIN(999, (SELECT COUNT(*) - 1 FROM steps WHERE done_at IS NULL))`).Scan(&due)
+			if err != nil {
+				b.Fatalf("no pending steps left (run fewer iterations, e.g. -benchtime 3x): %v", err)
+			}
+			if t := time.UnixMilli(due).UTC(); t.After(d.clk.Now()) {
+				d.clk.t = t
+			}
+			b.StartTimer()
+			start := cpuTime()
+			n, err := s.RunDueSteps(ctx, 1000)
+			if err != nil {
+				b.Fatal(err)
+			}
+			cpu += cpuTime() - start
+			ran += n
+		}
+		b.ReportMetric(float64(ran)/float64(b.N), "steps/op")
+		b.ReportMetric(float64(cpu)/float64(b.N), "cpu-ns/op")
+	})
 }

@@ -14,26 +14,114 @@ import (
 // (offer to the next candidate, hand-on of a referrer's offers, waiting
 // requests when referrers become free).
 
-// candidates loads every referrer of the request's company in its server
-// with their load, for referral.Rank to filter and order.
+// Candidate choice reads no history: each referrer's load is a column kept
+// by triggers (migration 0005), counted again from history only when
+// load_recheck_at has passed (an accepted offer left the 30-day window).
+
+// The hot queries of matching, named for the plan test.
+const (
+	// dueAtCompanyQuery: a company's active referrers whose load may be
+	// stale, found through the recheck index (few: an accepted offer of
+	// theirs left the window since the last count).
+	dueAtCompanyQuery = `SELECT rf.id FROM referrers rf INDEXED BY referrers_recheck WHERE rf.load_recheck_at < ? AND rf.guild_id = ? AND rf.status = 'active'
+		AND EXISTS (SELECT 1 FROM referrer_companies c WHERE c.referrer_id = rf.id AND c.company_key = ?)`
+	// bestPerProfileQuery: of the referrers who may be asked about a
+	// request, the first by rank_key (load, last offer) and id of each
+	// (school, roles) pair, read off referrer_companies_free in its order
+	// (min() keeps the first row of a tie, the lowest id). Rank's first
+	// two keys depend only on those two texts, so the best of these rows is
+	// the best of all.
+	bestPerProfileQuery = `SELECT user_id, school, roles, MIN(rank_key) FROM referrer_companies INDEXED BY referrer_companies_free
+		WHERE company_key = ? AND guild_id = ? AND free AND user_id != ?
+			AND user_id NOT IN (SELECT o.referrer_user_id FROM offers o WHERE o.request_id = ? AND o.reason != ?)
+		GROUP BY school, roles`
+	anyFreeQuery    = `SELECT EXISTS (SELECT 1 FROM referrer_companies INDEXED BY referrer_companies_free WHERE company_key = ? AND guild_id = ? AND free)`
+	anyWaitingQuery = `SELECT EXISTS (SELECT 1 FROM requests WHERE guild_id = ? AND company_key = ? AND state = 'waiting')`
+	// oldestWaitingQuery: the oldest waiting request that a free referrer
+	// may be asked about.
+	oldestWaitingQuery = `SELECT r.id FROM requests r
+		WHERE r.guild_id = ? AND r.company_key = ? AND r.state = 'waiting' AND EXISTS (
+			SELECT 1 FROM referrer_companies f INDEXED BY referrer_companies_free
+			WHERE f.company_key = r.company_key AND f.guild_id = r.guild_id AND f.free AND f.user_id != r.student_id AND NOT EXISTS (
+				SELECT 1 FROM offers o WHERE o.request_id = r.id AND o.referrer_user_id = f.user_id AND o.reason != ?))
+		ORDER BY r.created_at, r.id LIMIT 1`
+	// sweepDueQuery: referrers whose load may have dropped with time, or
+	// whose capacity grew since the sweep last matched for them.
+	sweepDueQuery = `SELECT id FROM referrers INDEXED BY referrers_sweep
+		WHERE (CASE WHEN match_due THEN 0 ELSE load_recheck_at END) < ? AND (match_due OR load_recheck_at IS NOT NULL)`
+)
+
+// recountDue brings the loads of a company's referrers up to date.
+func recountDue(ctx context.Context, tx *sql.Tx, now time.Time, guildID, companyKey string) error {
+	ids, err := idList(ctx, tx, dueAtCompanyQuery, ms(now), guildID, companyKey)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if _, err := recountLoad(ctx, tx, now, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// recountAllDue brings every load that time may have lowered up to date,
+// so that a batch of steps after downtime counts each referrer once, not
+// once for every offer at their company.
+func recountAllDue(ctx context.Context, tx *sql.Tx, now time.Time) error {
+	ids, err := idList(ctx, tx, `SELECT id FROM referrers INDEXED BY referrers_recheck WHERE load_recheck_at < ?`, ms(now))
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if _, err := recountLoad(ctx, tx, now, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// recountLoad counts a referrer's pending offers and offers accepted in the
+// window from their history (a few index seeks), stores it with when to
+// count again, and marks them for the sweep when the load dropped.
+func recountLoad(ctx context.Context, tx *sql.Tx, now time.Time, referrerID int64) (int, error) {
+	const count = `(SELECT COUNT(*) FROM offers o WHERE o.guild_id = referrers.guild_id AND o.referrer_user_id = referrers.user_id AND o.state = 'pending')
+		+ (SELECT COUNT(*) FROM offers o WHERE o.guild_id = referrers.guild_id AND o.referrer_user_id = referrers.user_id
+			AND o.state = 'accepted' AND o.answered_at >= :from)`
+	var load int
+	err := tx.QueryRowContext(ctx, `UPDATE referrers SET offer_load = `+count+`, match_due = match_due OR `+count+` < offer_load,
+			load_recheck_at = (SELECT MIN(o.answered_at) + :window FROM offers o WHERE o.guild_id = referrers.guild_id
+				AND o.referrer_user_id = referrers.user_id AND o.state = 'accepted' AND o.answered_at >= :from)
+		WHERE id = :id RETURNING offer_load`,
+		sql.Named("from", ms(now.Add(-referral.CapacityWindow))), sql.Named("window", referral.CapacityWindow.Milliseconds()),
+		sql.Named("id", referrerID)).Scan(&load)
+	return load, err
+}
+
+// rankShift splits referrer_companies.rank_key into load and last offer.
+const rankShift = 42
+
+// candidates are the referrers who may be asked about r now, the best of
+// each profile (see bestPerProfileQuery), for referral.Best to order.
 func candidates(ctx context.Context, tx *sql.Tx, now time.Time, r referral.Request) ([]referral.Candidate, error) {
+	if err := recountDue(ctx, tx, now, r.GuildID, r.Company.Key); err != nil {
+		return nil, err
+	}
 	var out []referral.Candidate
-	err := eachRow(ctx, tx, `SELECT rf.user_id, rf.status, rf.school, rf.roles, rf.capacity, rf.verified_domain, rf.last_offered_at,
-			(SELECT COUNT(*) FROM offers o WHERE o.guild_id = rf.guild_id AND o.referrer_user_id = rf.user_id
-				AND (o.state = 'pending' OR (o.state = 'accepted' AND o.answered_at >= ?))),
-			EXISTS (SELECT 1 FROM offers o WHERE o.request_id = ? AND o.referrer_user_id = rf.user_id AND o.reason != 'undelivered')
-		FROM referrer_companies c JOIN referrers rf ON rf.id = c.referrer_id
-		WHERE c.company_key = ? AND rf.guild_id = ?`,
-		[]any{ms(now.Add(-referral.CapacityWindow)), r.ID, r.Company.Key, r.GuildID}, func(rows *sql.Rows) error {
-			var c referral.Candidate
-			var last sql.NullInt64
-			if err := rows.Scan(&c.UserID, &c.Status, &c.School, &c.Roles, &c.Capacity, &c.VerifiedDomain, &last, &c.UsedInWindow, &c.AlreadyAsked); err != nil {
-				return err
-			}
-			c.LastOfferedAt = fromMS(last)
-			out = append(out, c)
-			return nil
-		})
+	err := eachRow(ctx, tx, bestPerProfileQuery, []any{r.Company.Key, r.GuildID, r.StudentID, r.ID, referral.OfferUndelivered}, func(rows *sql.Rows) error {
+		c := referral.Candidate{Status: referral.Active}
+		var rank int64
+		if err := rows.Scan(&c.UserID, &c.School, &c.Roles, &rank); err != nil {
+			return err
+		}
+		c.UsedInWindow = int(rank >> rankShift)
+		c.Capacity = c.UsedInWindow + 1 // free: the index holds only referrers with capacity left
+		if last := rank & (1<<rankShift - 1); last != 0 {
+			c.LastOfferedAt = time.UnixMilli(last).UTC()
+		}
+		out = append(out, c)
+		return nil
+	})
 	return out, err
 }
 
@@ -43,7 +131,16 @@ func choose(ctx context.Context, tx *sql.Tx, now time.Time, r referral.Request) 
 	if err != nil {
 		return nil, err
 	}
-	return referral.Best(r.Seeker(), cands, now), nil
+	best := referral.Best(r.Seeker(), cands, now)
+	if best == nil {
+		return nil, nil
+	}
+	// What the offer shows and the rest of the profile, for the chosen one only.
+	var last sql.NullInt64
+	err = tx.QueryRowContext(ctx, `SELECT capacity, verified_domain, last_offered_at FROM referrers WHERE guild_id = ? AND user_id = ?`, r.GuildID, best.UserID).
+		Scan(&best.Capacity, &best.VerifiedDomain, &last)
+	best.LastOfferedAt = fromMS(last)
+	return best, err
 }
 
 // offerNext asks the best eligible referrer about a request, or leaves it
@@ -66,19 +163,47 @@ func (s *Store) offerNext(ctx context.Context, tx *sql.Tx, now time.Time, reques
 
 // matchWaiting offers the server's waiting requests for the given
 // companies, oldest first; called when referrers become available, and by
-// the sweeper for capacity that frees up over time.
+// the sweeper for capacity that frees up over time. It works only while
+// someone is free: each round finds the oldest waiting request that one of
+// the free referrers may be asked about and offers it (to its own best
+// candidate), so a backlog nobody can take costs one query, not a ranking
+// per request. A request skipped had nobody eligible among a set of free
+// referrers that only shrinks, so the order is that of offering each
+// waiting request in turn.
 func (s *Store) matchWaiting(ctx context.Context, tx *sql.Tx, now time.Time, guildID string, companies []referral.Company, a *applied) error {
 	for _, co := range companies {
-		ids, err := idList(ctx, tx, `SELECT id FROM requests WHERE guild_id = ? AND company_key = ? AND state = 'waiting' ORDER BY created_at`, guildID, co.Key)
-		if err != nil {
-			return err
-		}
-		// Not stopping at the first request nobody is asked about: the free
-		// referrers may all have been asked about it already, and a later
-		// one is new to them.
-		for _, id := range ids {
+		for {
+			var waiting bool
+			if err := tx.QueryRowContext(ctx, anyWaitingQuery, guildID, co.Key).Scan(&waiting); err != nil {
+				return err
+			}
+			if !waiting {
+				break
+			}
+			if err := recountDue(ctx, tx, now, guildID, co.Key); err != nil {
+				return err
+			}
+			var free bool
+			if err := tx.QueryRowContext(ctx, anyFreeQuery, co.Key, guildID).Scan(&free); err != nil {
+				return err
+			}
+			if !free {
+				break
+			}
+			var id int64
+			err := tx.QueryRowContext(ctx, oldestWaitingQuery, guildID, co.Key, referral.OfferUndelivered).Scan(&id)
+			if errors.Is(err, sql.ErrNoRows) {
+				break
+			}
+			if err != nil {
+				return err
+			}
+			before := len(a.offered)
 			if err := s.offerNext(ctx, tx, now, id, referral.OfferWaiting, a); err != nil {
 				return err
+			}
+			if len(a.offered) == before {
+				return fmt.Errorf("waiting request %d had a free referrer but was not offered", id)
 			}
 		}
 	}
@@ -139,36 +264,61 @@ func (s *Store) handOn(ctx context.Context, tx *sql.Tx, now time.Time, h referra
 // MatchWaiting offers waiting requests to referrers who became free with no
 // event to say so: an accepted referral left the 30-day capacity window, or
 // an offer on another request ended. Joining, resuming and approving match
-// at once; this catches the rest on every sweep. Each server and company is
-// one transaction, and a company where nobody is free writes nothing. It
-// returns how many requests were offered.
+// at once; this catches the rest on every sweep. It looks only at
+// referrers whose load may have dropped with time or whose capacity grew
+// (one index seek when there are none): each is recounted and, with
+// capacity left, their companies' waiting requests are matched, one
+// transaction per referrer. It returns how many requests were offered.
 func (s *Store) MatchWaiting(ctx context.Context) (int, error) {
-	type key struct{ guildID, company string }
-	var keys []key
-	err := eachRow(ctx, s.read, `SELECT DISTINCT guild_id, company_key FROM requests WHERE state = 'waiting'`, nil, func(rows *sql.Rows) error {
-		var k key
-		err := rows.Scan(&k.guildID, &k.company)
-		keys = append(keys, k)
-		return err
-	})
+	due, err := idList(ctx, s.read, sweepDueQuery, ms(s.now().UTC()))
 	if err != nil {
 		return 0, fmt.Errorf("match waiting: %w", err)
 	}
+	type key struct{ guildID, company string }
+	matched := map[key]bool{}
 	offered := 0
 	var errs []error
-	for _, k := range keys {
+	for _, id := range due {
 		a := newApplied()
+		var done []key
 		err := s.tx(ctx, func(tx *sql.Tx, now time.Time) error {
-			return s.matchWaiting(ctx, tx, now, k.guildID, []referral.Company{{Key: k.company}}, a)
+			done = done[:0]
+			ref, err := referrerByID(ctx, tx, id)
+			if err != nil || ref == nil {
+				return err
+			}
+			load, err := recountLoad(ctx, tx, now, id)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE referrers SET match_due = 0 WHERE id = ?`, id); err != nil {
+				return err
+			}
+			if ref.Status != referral.Active || load >= ref.Capacity {
+				return nil
+			}
+			var todo []referral.Company
+			for _, co := range ref.Companies {
+				// A company matched earlier in this sweep had every free
+				// referrer's load recounted then, this one's included.
+				if k := (key{ref.GuildID, co.Key}); !matched[k] {
+					todo = append(todo, co)
+					done = append(done, k)
+				}
+			}
+			return s.matchWaiting(ctx, tx, now, ref.GuildID, todo, a)
 		})
 		if err == nil {
 			offered += len(a.offered)
+			for _, k := range done {
+				matched[k] = true
+			}
 			continue
 		}
 		if ctx.Err() != nil {
 			return offered, ctx.Err()
 		}
-		errs = append(errs, fmt.Errorf("match waiting %s in %s: %w", k.company, k.guildID, err))
+		errs = append(errs, fmt.Errorf("match waiting for referrer %d: %w", id, err))
 	}
 	return offered, errors.Join(errs...)
 }

@@ -57,9 +57,13 @@ type badMessage struct {
 	err error
 }
 
+// dueOutboxQuery seeks the pending messages' partial index by due time:
+// nothing due reads one index page.
+const dueOutboxQuery = `SELECT id, guild_id, user_id, channel_id, payload, attempts, created_at FROM outbox
+	WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?`
+
 func (s *Store) dueOutbox(ctx context.Context, now time.Time, limit int) ([]OutboxMessage, []badMessage, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT id, guild_id, user_id, channel_id, payload, attempts, created_at FROM outbox
-		WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?`, ms(now), limit)
+	rows, err := s.read.QueryContext(ctx, dueOutboxQuery, ms(now), limit)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -10,67 +10,128 @@ import (
 	"github.com/referralbot/referralbot/referral"
 )
 
-// RunDueSteps applies every step due by now, each in its own transaction
-// that claims it, applies it and marks it done, so a crash neither loses a
-// step nor repeats its effect. A step whose transaction fails is retried
-// later with backoff. It returns how many steps ran.
+const (
+	dueStepsQuery = `SELECT id, kind, subject_id, seq, due_at FROM steps
+	WHERE done_at IS NULL AND due_at <= ? ORDER BY due_at, id LIMIT ?`
+	anyDueStepQuery = `SELECT EXISTS (SELECT 1 FROM steps WHERE done_at IS NULL AND due_at <= ?)`
+)
+
+// stepBatch is how many due steps share one transaction.
+const stepBatch = 100
+
+// RunDueSteps applies up to limit steps due by now, in batches of
+// stepBatch to a transaction. A step and its being marked done commit
+// together, so a crash neither loses a step nor repeats its effect. A step
+// that fails rolls its batch back; the batch runs again with that step
+// postponed (retried later with backoff), so one bad step neither stops
+// nor doubles the others. It returns how many steps ran.
 func (s *Store) RunDueSteps(ctx context.Context, limit int) (int, error) {
-	ran := 0
+	var due bool
+	if err := s.read.QueryRowContext(ctx, anyDueStepQuery, ms(s.now().UTC())).Scan(&due); err != nil {
+		return 0, fmt.Errorf("due steps: %w", err)
+	}
+	if !due {
+		return 0, nil // the idle sweep: one index seek, no write transaction
+	}
+	ran, seen := 0, 0
+	failed := map[int64]error{}
 	var errs []error
-	for ran < limit {
-		var step referral.Step
-		found := false
-		err := s.tx(ctx, func(tx *sql.Tx, now time.Time) error {
-			var due int64
-			err := tx.QueryRowContext(ctx, `SELECT id, kind, subject_id, seq, due_at FROM steps
-				WHERE done_at IS NULL AND due_at <= ? ORDER BY due_at, id LIMIT 1`, ms(now)).
-				Scan(&step.ID, &step.Kind, &step.SubjectID, &step.Seq, &due)
-			if errors.Is(err, sql.ErrNoRows) {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-			found = true
-			step.DueAt = time.UnixMilli(due).UTC()
-			if err := s.applyStep(ctx, tx, now, step); err != nil {
-				return err
-			}
-			_, err = tx.ExecContext(ctx, `UPDATE steps SET done_at = ?, attempts = attempts + 1 WHERE id = ? AND done_at IS NULL`, ms(now), step.ID)
-			return err
-		})
+	for seen < limit {
+		want := min(stepBatch, limit-seen)
+		n, tried, err := s.runStepBatch(ctx, want, failed)
+		var se *stepError
+		if errors.As(err, &se) && ctx.Err() == nil {
+			failed[se.step.ID] = se.err
+			errs = append(errs, fmt.Errorf("step %d (%s): %w", se.step.ID, se.step.Kind, se.err))
+			continue
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return ran, ctx.Err()
 			}
-			errs = append(errs, fmt.Errorf("step %d (%s): %w", step.ID, step.Kind, err))
-			if !found || step.ID == 0 {
-				return ran, errors.Join(errs...)
-			}
-			if err := s.postponeStep(ctx, step.ID, err); err != nil {
-				return ran, errors.Join(append(errs, err)...)
-			}
-			continue
+			return ran, errors.Join(append(errs, err)...)
 		}
-		if !found {
+		ran += n
+		seen += tried
+		if tried == 0 {
+			// Not stopping at a short batch: a step may schedule
+			// another that is due already (a missed check-in's successor).
 			break
 		}
-		ran++
 	}
 	return ran, errors.Join(errs...)
 }
 
-// postponeStep pushes a failing step back so the rest of the queue runs.
-func (s *Store) postponeStep(ctx context.Context, id int64, cause error) error {
-	return s.tx(ctx, func(tx *sql.Tx, now time.Time) error {
-		var attempts int
-		if err := tx.QueryRowContext(ctx, `SELECT attempts FROM steps WHERE id = ?`, id).Scan(&attempts); err != nil {
+// stepError is one step's failure, which rolled its batch back.
+type stepError struct {
+	step referral.Step
+	err  error
+}
+
+func (e *stepError) Error() string { return e.err.Error() }
+
+// runStepBatch runs up to max due steps in one transaction; those in
+// failed are postponed instead. ran of the tried steps ran.
+func (s *Store) runStepBatch(ctx context.Context, max int, failed map[int64]error) (ran, tried int, err error) {
+	err = s.tx(ctx, func(tx *sql.Tx, now time.Time) error {
+		ran, tried = 0, 0
+		var steps []referral.Step
+		err := eachRow(ctx, tx, dueStepsQuery, []any{ms(now), max}, func(rows *sql.Rows) error {
+			var st referral.Step
+			var due int64
+			err := rows.Scan(&st.ID, &st.Kind, &st.SubjectID, &st.Seq, &due)
+			st.DueAt = time.UnixMilli(due).UTC()
+			steps = append(steps, st)
+			return err
+		})
+		if err != nil || len(steps) == 0 {
 			return err
 		}
-		backoff := time.Minute << min(attempts, 10)
-		_, err := tx.ExecContext(ctx, `UPDATE steps SET attempts = attempts + 1, last_error = ?, due_at = ? WHERE id = ?`, cause.Error(), ms(now.Add(backoff)), id)
-		return err
+		tried = len(steps)
+		if err := recountAllDue(ctx, tx, now); err != nil {
+			return err
+		}
+		for _, st := range steps {
+			if cause, ok := failed[st.ID]; ok {
+				// Pushed back so the rest of the queue runs.
+				if _, err := tx.ExecContext(ctx, `UPDATE steps SET attempts = attempts + 1, last_error = ?,
+					due_at = ? + (60000 << MIN(attempts, 10)) WHERE id = ?`, cause.Error(), now.UnixMilli(), st.ID); err != nil {
+					return err
+				}
+				continue
+			}
+			did, err := s.runStep(ctx, tx, now, st)
+			if err != nil {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				return &stepError{step: st, err: err}
+			}
+			if did {
+				ran++
+			}
+		}
+		return nil
 	})
+	return ran, tried, err
+}
+
+// runStep runs one step of a batch and marks it done. A step an earlier
+// one in the batch ended or moved to later is left alone.
+func (s *Store) runStep(ctx context.Context, tx *sql.Tx, now time.Time, st referral.Step) (bool, error) {
+	var due int64
+	err := tx.QueryRowContext(ctx, `SELECT due_at FROM steps WHERE id = ? AND done_at IS NULL`, st.ID).Scan(&due)
+	if errors.Is(err, sql.ErrNoRows) || err == nil && due > now.UnixMilli() {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if err := s.applyStep(ctx, tx, now, st); err != nil {
+		return false, err
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE steps SET done_at = ?, attempts = attempts + 1 WHERE id = ? AND done_at IS NULL`, ms(now), st.ID)
+	return err == nil, err
 }
 
 // applyStep loads the step's subject as its rule says, asks the rule, and

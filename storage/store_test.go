@@ -452,7 +452,7 @@ func TestHotQueriesUseIndexes(t *testing.T) {
 		{"due outbox", `SELECT id FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= 1 ORDER BY next_attempt_at, id LIMIT 50`, "outbox_pending"},
 		{"digest counts", `SELECT kind, COUNT(*) FROM events WHERE guild_id = 'g' AND at >= 0 AND at < 1 GROUP BY 1`, "events_guild_at"},
 		{"waiting requests", `SELECT id FROM requests WHERE guild_id = 'g' AND company_key = 'k' AND state = 'waiting' ORDER BY created_at`, "requests_waiting"},
-		{"candidates", `SELECT rf.user_id FROM referrer_companies c JOIN referrers rf ON rf.id = c.referrer_id WHERE c.company_key = 'k' AND rf.guild_id = 'g'`, "referrer_companies_key"},
+		{"candidates", strings.NewReplacer("?", "'k'").Replace(bestPerProfileQuery), "referrer_companies_free"},
 	}
 	for _, c := range cases {
 		rows, err := s.read.Query(`EXPLAIN QUERY PLAN ` + c.query)
