@@ -678,6 +678,8 @@ func TestLoadNewKeyErrors(t *testing.T) {
 			[]string{"discord.public_key:", "is not an Ed25519 public key"}, ""},
 		{"http without listen", "discord:\n  interactions: http\n  public_key: " + strings.Repeat("ab", 32) + "\nhttp:\n  listen: \"\"\n",
 			[]string{"http.listen: empty, but discord.interactions is http"}, ""},
+		{"dashboard without listen", "http:\n  listen: \"\"\n  public_url: https://referrals.example.org\n",
+			[]string{"http.listen: empty, but http.public_url is set"}, ""},
 		{"database url mysql", "database:\n  url: mysql://bot:hunter2@db/referrals\n",
 			[]string{`database.url: has scheme "mysql", not postgres:// or postgresql://`, `"" for SQLite at database.path`}, "hunter2"},
 		{"database url no scheme", "database:\n  url: bot:hunter2@db/referrals\n",

@@ -134,6 +134,8 @@ func (c Config) check() []problem {
 		}
 	} else if c.Discord.Interactions == InteractionsHTTP {
 		add("http.listen", "empty, but discord.interactions is http: Discord's interactions need the http server; set e.g. :8080")
+	} else if c.HTTP.PublicURL != "" {
+		add("http.listen", "empty, but http.public_url is set: the dashboard is served by the http server; set e.g. 127.0.0.1:8080, or empty http.public_url")
 	}
 	if p := c.HTTP.InteractionsPath; !strings.HasPrefix(p, "/") {
 		add("http.interactions_path", "%q is not a path; start it with /, e.g. /interactions", p)
