@@ -95,7 +95,7 @@ func (s *Store) runStepBatch(ctx context.Context, max int, failed map[int64]erro
 			if cause, ok := failed[st.ID]; ok {
 				// Pushed back so the rest of the queue runs.
 				if _, err := tx.ExecContext(ctx, `UPDATE steps SET attempts = attempts + 1, last_error = ?,
-					due_at = ? + (60000 << CASE WHEN attempts < 10 THEN attempts ELSE 10 END) WHERE id = ?`, cause.Error(), now.UnixMilli(), st.ID); err != nil {
+					due_at = CAST(? AS BIGINT) + (60000 << CASE WHEN attempts < 10 THEN attempts ELSE 10 END) WHERE id = ?`, cause.Error(), now.UnixMilli(), st.ID); err != nil {
 					return err
 				}
 				continue
