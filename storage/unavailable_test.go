@@ -155,7 +155,7 @@ func checkIntegrity(t *testing.T, s *Store) {
 	}
 }
 
-// TestIOErrorRefusesWholeWritesAndRecovers gets a real SQLITE_IOERR: a
+// TestIOErrorRefusesWholeWritesAndRecoversSQLite gets a real SQLITE_IOERR: a
 // child process (this test binary again) lowers its file size limit
 // (RLIMIT_FSIZE) to the size of the database's log, so appending to
 // the write-ahead log fails with EFBIG, which SQLite reports as an I/O
@@ -165,7 +165,7 @@ func TestIOErrorRefusesWholeWritesAndRecoversSQLite(t *testing.T) {
 		ioErrorChild(t, os.Getenv("REFERRALBOT_IOERR_CHILD"))
 		return
 	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestIOErrorRefusesWholeWritesAndRecovers$", "-test.v")
+	cmd := exec.Command(os.Args[0], "-test.run=^TestIOErrorRefusesWholeWritesAndRecoversSQLite$", "-test.v")
 	cmd.Env = append(os.Environ(), "REFERRALBOT_IOERR_CHILD="+filepath.Join(t.TempDir(), "ioerr.db"))
 	out, err := cmd.CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "--- PASS") {
