@@ -16,6 +16,7 @@ import (
 // now", and whether the student was told.
 func (s *Store) GiveDeclineReason(ctx context.Context, offerID int64, userID string, reason referral.DeclineReason) (guildID string, studentTold bool, err error) {
 	err = s.tx(ctx, func(tx *txn, now time.Time) error {
+		guildID, studentTold = "", false // a rerun after a conflict starts afresh
 		o, err := getOffer(ctx, tx, offerID)
 		if err != nil {
 			return err

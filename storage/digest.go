@@ -216,6 +216,7 @@ func (s *Store) PostWeeklyDigests(ctx context.Context, now, firing time.Time) ([
 		}
 		queued := false
 		err = s.tx(ctx, func(tx *txn, _ time.Time) error {
+			queued = false // a rerun after a conflict starts afresh
 			st, err := guildSettings(ctx, tx, g)
 			if err != nil || st.DigestChannelID == "" {
 				return err

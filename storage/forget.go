@@ -16,6 +16,7 @@ import (
 func (s *Store) ForgetUser(ctx context.Context, userID string) (referral.ForgetResult, error) {
 	var out referral.ForgetResult
 	err := s.tx(ctx, func(tx *txn, now time.Time) error {
+		out = referral.ForgetResult{} // a rerun after a conflict starts afresh
 		// As a referrer: hand everything on, then delete the profiles.
 		rows, err := tx.QueryContext(ctx, `SELECT guild_id FROM referrers WHERE user_id = ?`, userID)
 		if err != nil {

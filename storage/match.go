@@ -281,6 +281,7 @@ func (s *Store) MatchWaiting(ctx context.Context) (int, error) {
 		a := newApplied()
 		var done []key
 		err := s.tx(ctx, func(tx *txn, now time.Time) error {
+			*a = *newApplied() // a rerun after a conflict starts afresh
 			done = done[:0]
 			ref, err := referrerByID(ctx, tx, id)
 			if err != nil || ref == nil {

@@ -152,6 +152,7 @@ func (s *Store) MarkUndeliverable(ctx context.Context, id int64, reason string) 
 // instead of waiting for the offer timeout (referral.Unreachable).
 func (s *Store) MarkDMClosed(ctx context.Context, id int64) (fallback bool, err error) {
 	err = s.tx(ctx, func(tx *txn, now time.Time) error {
+		fallback = false // a rerun after a conflict starts afresh
 		var msg referral.Outgoing
 		var payload string
 		var requestID sql.NullInt64

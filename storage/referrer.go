@@ -128,6 +128,7 @@ func (s *Store) JoinReferrer(ctx context.Context, in referral.JoinInput) (referr
 		return out, fmt.Errorf("join referrer: %w", err)
 	}
 	err := s.tx(ctx, func(tx *txn, now time.Time) error {
+		out = referral.JoinResult{} // a rerun after a conflict starts afresh
 		g, err := guildSettings(ctx, tx, in.GuildID)
 		if err != nil {
 			return err

@@ -198,6 +198,7 @@ func (s *Store) createRequest(ctx context.Context, tx *txn, now time.Time, r ref
 func (s *Store) SubmitRequest(ctx context.Context, in referral.RequestForm) (referral.SubmitResult, error) {
 	var out referral.SubmitResult
 	err := s.tx(ctx, func(tx *txn, now time.Time) error {
+		out = referral.SubmitResult{} // a rerun after a conflict starts afresh
 		if in.DraftID != 0 {
 			d, err := getDraft(ctx, tx, in.DraftID)
 			if err != nil {

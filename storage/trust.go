@@ -122,6 +122,7 @@ func (s *Store) RoleToCheck(ctx context.Context, guildID, userID string) (string
 func (s *Store) WithdrawOfferRoleLost(ctx context.Context, offerID int64, leftServer bool) (bool, error) {
 	withdrawn := false
 	err := s.tx(ctx, func(tx *txn, now time.Time) error {
+		withdrawn = false // a rerun after a conflict starts afresh
 		snap, err := offerSnapshot(ctx, tx, offerID)
 		if err != nil || snap.Offer == nil || snap.Offer.State != referral.OfferPending || snap.Offer.ReferrerID == "" {
 			return err
@@ -149,6 +150,7 @@ func (s *Store) WithdrawOfferRoleLost(ctx context.Context, offerID int64, leftSe
 func (s *Store) ReportReferrer(ctx context.Context, requestID int64, studentID string) (referral.ReportResult, error) {
 	var out referral.ReportResult
 	err := s.tx(ctx, func(tx *txn, now time.Time) error {
+		out = referral.ReportResult{} // a rerun after a conflict starts afresh
 		r, err := getRequest(ctx, tx, requestID)
 		if err != nil {
 			return err
@@ -230,6 +232,7 @@ func (s *Store) RoleRegained(ctx context.Context, guildID, userID string, member
 	}
 	changed := false
 	err = s.tx(ctx, func(tx *txn, now time.Time) error {
+		changed = false // a rerun after a conflict starts afresh
 		ref, err := getReferrer(ctx, tx, guildID, userID)
 		if err != nil {
 			return err

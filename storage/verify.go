@@ -147,6 +147,7 @@ func (s *Store) VerificationStatus(ctx context.Context, id int64, userID string)
 func (s *Store) CheckCode(ctx context.Context, id int64, userID, code string) (referral.VerifyResult, error) {
 	var out referral.VerifyResult
 	err := s.tx(ctx, func(tx *txn, now time.Time) error {
+		out = referral.VerifyResult{} // a rerun after a conflict starts afresh
 		c, err := getCode(ctx, tx, id, userID, now)
 		if err != nil {
 			return err
