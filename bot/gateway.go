@@ -102,6 +102,8 @@ func (b *Bot) runGateway(ctx context.Context, registered <-chan error, closed ch
 			b.closing.Store(false) // a later drop of a new session is news again
 			b.logger.Warn("lost the gateway lock (its database connection failed); gateway closed, standing by")
 			standingBy = true
+			// Two polls: a standby whose connection is fine takes over first.
+			sleep(ctx, 2*gatewayStandbyPoll)
 		}
 	}
 }

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/referralbot/referralbot/leader"
 )
 
 // testPostgres is REFERRALBOT_TEST_POSTGRES with a fresh schema of the
@@ -112,12 +114,35 @@ func leaderGauge(t *testing.T, addr string) string {
 	return ""
 }
 
+// terminateLockHolder ends, on the server, the session holding the
+// gateway lock of token, as a PostgreSQL restart or an admin would.
+func terminateLockHolder(t *testing.T, pg, token string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, pg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	key := uint64(leader.Key("referralbot gateway\x00" + token))
+	var ok bool
+	err = conn.QueryRow(ctx, `SELECT pg_terminate_backend(pid) FROM pg_locks
+		WHERE locktype = 'advisory' AND granted AND classid::bigint = $1 AND objid::bigint = $2 AND objsubid = 1`,
+		int64(key>>32), int64(key&0xffffffff)).Scan(&ok)
+	if err != nil || !ok {
+		t.Fatalf("terminate the gateway lock's session: %v, %v", ok, err)
+	}
+}
+
 // TestGatewayLeaderTwoReplicasTakeover runs two replicas of the built
 // binary in gateway mode on one PostgreSQL database and one fake Discord:
 // only one connects to the gateway, the other stands by (healthy, gauge
 // 0); SIGKILL the leader mid-flow and the standby connects within 15 s,
 // and the referral goes on through it (Accept answered, the student told
-// once). Two gateway sessions are never live at once.
+// once). Then the new leader's lock session is terminated on the server:
+// it closes its gateway and stands by, and the other replica takes over.
+// Two gateway sessions are never live at once.
 func TestGatewayLeaderTwoReplicasTakeover(t *testing.T) {
 	t.Parallel()
 	pg := testPostgres(t)
@@ -216,6 +241,16 @@ log:
 	if n := dc.LiveGatewaySessions(); n != 1 {
 		t.Errorf("%d live gateway sessions after the old leader restarted; want 1", n)
 	}
+
+	// The leader's lock connection is cut while the process lives.
+	terminateLockHolder(t, pg, token)
+	waitLog(t, b, "lost the gateway lock", 15*time.Second)
+	waitLog(t, a, "leading: this replica holds the gateway connection", 15*time.Second)
+	eventually(t, "one live gateway session again", func() bool { return dc.LiveGatewaySessions() == 1 })
+	accepted := h.waitDMButton(alice, "Referral submitted")
+	h.press(alice, accepted, "Referral submitted")
+	h.waitDM(sam, submittedText)
+
 	b.stop()
 	a.stop()
 
@@ -224,6 +259,9 @@ log:
 	}
 	if n := h.countSentDMs(alice, offerText); n != 1 {
 		t.Errorf("alice got the offer %d times; want once", n)
+	}
+	if n := h.countSentDMs(sam, submittedText); n != 1 {
+		t.Errorf("sam was told of the submission %d times; want once", n)
 	}
 	if n := h.countSentDMs(sam, acceptedText); n != 1 {
 		t.Errorf("sam was told of the accept %d times; want once\n%s", n, dmDump(h.sentDMs(sam)))
