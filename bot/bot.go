@@ -114,6 +114,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 		return nil, err
 	}
 	b.store, b.session = store, session
+	session.Dialer = leaderOnlyDialer(b.leading.Load)
 	b.metrics = newMetrics(store, b.now, b.leading.Load)
 	b.sender = newSender(store, session, cfg.Location(), logger, b.now, b.metrics)
 	b.sender.poll = b.outboxPoll

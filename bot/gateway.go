@@ -2,7 +2,12 @@ package bot
 
 import (
 	"context"
+	"errors"
+	"net"
 	"time"
+
+	"github.com/bwmarrin/discordgo"
+	"github.com/gorilla/websocket"
 )
 
 // gatewayLock decides which replica holds the gateway connection when
@@ -77,7 +82,8 @@ func (b *Bot) runGateway(ctx context.Context, registered <-chan error, closed ch
 			b.logger.Info("leading: this replica holds the gateway connection")
 			b.leading.Store(true)
 		}
-		if err := b.session.Open(); err != nil {
+		// discordgo's own reconnect loop may have opened it meanwhile.
+		if err := b.session.Open(); err != nil && !errors.Is(err, discordgo.ErrWSAlreadyOpen) {
 			b.giveUpLead()
 			report(openError(err))
 			sleep(ctx, gatewayStandbyPoll)
@@ -95,6 +101,9 @@ func (b *Bot) runGateway(ctx context.Context, registered <-chan error, closed ch
 		select {
 		case <-lost:
 		case <-ctx.Done():
+		}
+		if b.lock != nil {
+			b.leading.Store(false) // first: from now on no gateway dial gets through
 		}
 		b.closeGateway(closed)
 		b.giveUpLead()
@@ -140,4 +149,23 @@ func sleep(ctx context.Context, d time.Duration) {
 	case <-t.C:
 	case <-ctx.Done():
 	}
+}
+
+// errNotLeading refuses a gateway dial on a replica that is not the leader.
+var errNotLeading = errors.New("gateway: this replica does not hold the gateway lock")
+
+// leaderOnlyDialer is discordgo's websocket dialer, refusing while
+// leading says no. Closing a session does not end a reconnect loop
+// discordgo started after a drop; this keeps that loop from connecting a
+// replica that has lost the lock.
+func leaderOnlyDialer(leading func() bool) *websocket.Dialer {
+	d := *websocket.DefaultDialer
+	var dialer net.Dialer
+	d.NetDialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if !leading() {
+			return nil, errNotLeading
+		}
+		return dialer.DialContext(ctx, network, addr)
+	}
+	return &d
 }
