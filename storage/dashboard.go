@@ -61,7 +61,7 @@ const (
 			(SELECT COUNT(*) FROM referrer_companies c JOIN referrers rf ON rf.id = c.referrer_id
 				WHERE c.company_key = q.company_key AND rf.guild_id = q.guild_id AND rf.status = 'active')
 		FROM requests q WHERE q.guild_id = ? AND q.state = 'waiting'
-		GROUP BY q.company_key ORDER BY COUNT(*) DESC, MIN(q.created_at), MIN(q.company_name)`
+		GROUP BY q.guild_id, q.company_key ORDER BY COUNT(*) DESC, MIN(q.created_at), MIN(q.company_name)`
 
 	// qDashReferrers is every referrer's profile, load and open reports.
 	qDashReferrers = `SELECT rf.user_id, rf.status, rf.pause_reason, rf.paused_until, rf.capacity, rf.verified_domain, rf.created_at,
@@ -368,9 +368,9 @@ func (s *Store) DashboardKey(ctx context.Context) ([]byte, error) {
 	if _, err := rand.Read(fresh); err != nil {
 		return nil, fmt.Errorf("dashboard key: %w", err)
 	}
-	err = s.tx(ctx, func(tx *sql.Tx, now time.Time) error {
+	err = s.tx(ctx, func(tx *txn, now time.Time) error {
 		// Another caller may have made it meanwhile: theirs stays.
-		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO dashboard_key (id, key, created_at) VALUES (1, ?, ?)`, fresh, ms(now)); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO dashboard_key (id, key, created_at) VALUES (1, ?, ?) ON CONFLICT DO NOTHING`, fresh, ms(now)); err != nil {
 			return err
 		}
 		return tx.QueryRowContext(ctx, `SELECT key FROM dashboard_key WHERE id = 1`).Scan(&key)

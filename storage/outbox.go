@@ -13,7 +13,7 @@ import (
 
 // enqueue writes a message to deliver in the caller's transaction; the
 // notice's request, if any, is kept with it (forget-me finds it there).
-func enqueue(ctx context.Context, tx *sql.Tx, now time.Time, out referral.Outgoing) error {
+func enqueue(ctx context.Context, tx *txn, now time.Time, out referral.Outgoing) error {
 	payload, err := json.Marshal(out.Notice)
 	if err != nil {
 		return err
@@ -39,8 +39,18 @@ type OutboxMessage struct {
 // first. A message whose payload no longer decodes (written by another
 // version, say) can never be sent: it is kept as undeliverable with the
 // reason instead of stalling every message queued behind it.
+//
+// Where replicas share the outbox (PostgreSQL) the messages returned are
+// claimed: their next attempt moves a lease ahead of the store's clock, so
+// no other replica takes them while this one sends and marks them. A
+// replica that dies before marking leaves them to the others once the
+// lease ends; the resend carries the same nonce. Nothing due stays one
+// index seek and no write.
 func (s *Store) DueOutbox(ctx context.Context, now time.Time, limit int) ([]OutboxMessage, error) {
-	out, bad, err := s.dueOutbox(ctx, now, limit)
+	out, bad, err := dueOutbox(ctx, s.read, now, limit, "")
+	if err == nil && len(out)+len(bad) > 0 && s.d.outboxLease() > 0 {
+		out, bad, err = s.claimOutbox(ctx, now, limit)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("due outbox: %w", err)
 	}
@@ -50,6 +60,28 @@ func (s *Store) DueOutbox(ctx context.Context, now time.Time, limit int) ([]Outb
 		}
 	}
 	return out, nil
+}
+
+// claimOutbox takes the due messages no other replica holds and leases
+// them, in one short transaction.
+func (s *Store) claimOutbox(ctx context.Context, now time.Time, limit int) (out []OutboxMessage, bad []badMessage, err error) {
+	err = s.tx(ctx, func(tx *txn, clock time.Time) error {
+		var err error
+		if out, bad, err = dueOutbox(ctx, tx, now, limit, tx.d.skipLocked()); err != nil {
+			return err
+		}
+		until := clock.Add(s.d.outboxLease()).UnixMilli()
+		for _, m := range out {
+			// Never earlier than it was: a caller looking ahead claims
+			// what is due by then without pulling it forward.
+			if _, err := tx.ExecContext(ctx, `UPDATE outbox SET next_attempt_at = CASE WHEN next_attempt_at > ?1 THEN next_attempt_at ELSE ?1 END
+				WHERE id = ?2`, until, m.ID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return out, bad, err
 }
 
 type badMessage struct {
@@ -62,8 +94,9 @@ type badMessage struct {
 const dueOutboxQuery = `SELECT id, guild_id, user_id, channel_id, payload, attempts, created_at FROM outbox
 	WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?`
 
-func (s *Store) dueOutbox(ctx context.Context, now time.Time, limit int) ([]OutboxMessage, []badMessage, error) {
-	rows, err := s.read.QueryContext(ctx, dueOutboxQuery, ms(now), limit)
+// dueOutbox reads the due messages; lock ends the query (a claim's row lock).
+func dueOutbox(ctx context.Context, q querier, now time.Time, limit int, lock string) ([]OutboxMessage, []badMessage, error) {
+	rows, err := q.QueryContext(ctx, dueOutboxQuery+lock, ms(now), limit)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -90,7 +123,7 @@ func (s *Store) dueOutbox(ctx context.Context, now time.Time, limit int) ([]Outb
 // MarkSent records a delivered message and drops its text: what was said
 // lives in Discord, not in our database.
 func (s *Store) MarkSent(ctx context.Context, id int64, messageID string) error {
-	return s.tx(ctx, func(tx *sql.Tx, now time.Time) error {
+	return s.tx(ctx, func(tx *txn, now time.Time) error {
 		_, err := tx.ExecContext(ctx, `UPDATE outbox SET sent_at = ?, message_id = ?, payload = '', attempts = attempts + 1 WHERE id = ? AND sent_at IS NULL`, ms(now), messageID, id)
 		return err
 	})
@@ -98,7 +131,7 @@ func (s *Store) MarkSent(ctx context.Context, id int64, messageID string) error 
 
 // MarkRetry records a failed attempt and when to try again.
 func (s *Store) MarkRetry(ctx context.Context, id int64, next time.Time, reason string) error {
-	return s.tx(ctx, func(tx *sql.Tx, now time.Time) error {
+	return s.tx(ctx, func(tx *txn, now time.Time) error {
 		_, err := tx.ExecContext(ctx, `UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ? AND sent_at IS NULL`, ms(next), reason, id)
 		return err
 	})
@@ -106,7 +139,7 @@ func (s *Store) MarkRetry(ctx context.Context, id int64, next time.Time, reason 
 
 // MarkUndeliverable keeps a message that can never be sent, with its reason.
 func (s *Store) MarkUndeliverable(ctx context.Context, id int64, reason string) error {
-	return s.tx(ctx, func(tx *sql.Tx, now time.Time) error {
+	return s.tx(ctx, func(tx *txn, now time.Time) error {
 		_, err := tx.ExecContext(ctx, `UPDATE outbox SET attempts = attempts + 1, failed_at = ?, last_error = ? WHERE id = ? AND sent_at IS NULL`, ms(now), reason, id)
 		return err
 	})
@@ -118,7 +151,7 @@ func (s *Store) MarkUndeliverable(ctx context.Context, id int64, reason string) 
 // offer that cannot reach its referrer goes to the next one at once
 // instead of waiting for the offer timeout (referral.Unreachable).
 func (s *Store) MarkDMClosed(ctx context.Context, id int64) (fallback bool, err error) {
-	err = s.tx(ctx, func(tx *sql.Tx, now time.Time) error {
+	err = s.tx(ctx, func(tx *txn, now time.Time) error {
 		var msg referral.Outgoing
 		var payload string
 		var requestID sql.NullInt64
