@@ -158,14 +158,11 @@ func TestGatewayLeaderTwoReplicasTakeover(t *testing.T) {
 			t.Fatal(err)
 		}
 		cfgPath := filepath.Join(dir, "config.yaml")
-		// database.path is the store's until it opens database.url; both
-		// replicas name the same file, so they share state either way.
 		cfg := fmt.Sprintf(`discord:
   token: %q
   guild_ids: [%q]
   api_url: %q
 database:
-  path: %q
   url: %q
 schedule:
   sweep: "@every 1s"
@@ -173,11 +170,11 @@ http:
   listen: %q
 log:
   level: debug
-`, token, guildID, dc.URL(), filepath.Join(shared, "referralbot.db"), pg, freeAddr(t))
+`, token, guildID, dc.URL(), pg, freeAddr(t))
 		if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		c := &crashHarness{t: t, dc: dc, bin: bin, cfg: cfgPath, dir: dir, db: filepath.Join(shared, "referralbot.db")}
+		c := &crashHarness{t: t, dc: dc, bin: bin, cfg: cfgPath, dir: dir}
 		t.Cleanup(c.kill)
 		return c
 	}
