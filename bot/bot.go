@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/referralbot/referralbot/commands"
 	"github.com/referralbot/referralbot/config"
+	"github.com/referralbot/referralbot/leader"
 	"github.com/referralbot/referralbot/referral"
 	"github.com/referralbot/referralbot/storage"
 	"github.com/referralbot/referralbot/web"
@@ -41,7 +43,9 @@ type Bot struct {
 	digestSchedule cron.Schedule
 
 	connected atomic.Bool
-	closing   atomic.Bool  // set before Run closes the gateway itself
+	closing   atomic.Bool  // set before the bot closes the gateway itself
+	lock      gatewayLock  // gateway mode on PostgreSQL; nil = always the leader
+	leading   atomic.Bool  // this replica may hold the gateway (gateway.go)
 	appID     atomic.Value // string
 	ready     chan struct{}
 	readyOnce sync.Once
@@ -110,7 +114,8 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 		return nil, err
 	}
 	b.store, b.session = store, session
-	b.metrics = newMetrics(store, b.now)
+	session.Dialer = leaderOnlyDialer(b.leading.Load)
+	b.metrics = newMetrics(store, b.now, b.leading.Load)
 	b.sender = newSender(store, session, cfg.Location(), logger, b.now, b.metrics)
 	b.sender.poll = b.outboxPoll
 	b.sender.roles = newRoleChecker(session, store, b.now)
@@ -131,6 +136,12 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 			store.Close()
 			return nil, err
 		}
+	} else if cfg.Database.URL != "" {
+		// Replicas of one bot share its token, and Discord wants one
+		// gateway session per token: the lock is named after it (hashed).
+		b.lock = leader.New(cfg.Database.URL, leader.Key("referralbot gateway\x00"+strings.TrimPrefix(cfg.Discord.Token, "Bot ")))
+	} else {
+		b.leading.Store(true) // one process on SQLite: always the leader, at once
 	}
 	return b, nil
 }
@@ -147,7 +158,9 @@ func openStore(ctx context.Context, cfg config.Config, now func() time.Time, una
 	return storage.Open(ctx, cfg.Database.Path, opts)
 }
 
-// Ready is closed once the bot is connected and its commands are registered.
+// Ready is closed once the bot runs: connected with its commands
+// registered, or, a replica standing by for the gateway, with its sweeps
+// and outbox going.
 func (b *Bot) Ready() <-chan struct{} { return b.ready }
 
 // HTTPAddr is the address /healthz and /metrics listen on once running.
@@ -214,13 +227,15 @@ func (b *Bot) Run(ctx context.Context) error {
 	// discordgo reports its own Close as a Disconnect too, from a goroutine
 	// of its own: only a drop we did not ask for is a warning, and Run
 	// waits for the line about its own Close before it returns.
-	closed := make(chan struct{})
-	var closedOnce sync.Once
+	closed := make(chan struct{}, 1)
 	b.session.AddHandler(func(s *discordgo.Session, d *discordgo.Disconnect) {
 		b.connected.Store(false)
 		if b.closing.Load() {
 			b.logger.Info("gateway closed")
-			closedOnce.Do(func() { close(closed) })
+			select {
+			case closed <- struct{}{}:
+			default:
+			}
 			return
 		}
 		b.logger.Warn("gateway disconnected; reconnecting")
@@ -235,21 +250,26 @@ func (b *Bot) Run(ctx context.Context) error {
 		b.sender.poke()
 	})
 
-	// In http mode nothing opens the gateway, so the handlers above stay idle.
-	if err := b.connect(registered); err != nil {
-		return err
-	}
-	defer func() {
-		b.closing.Store(true)
-		b.session.Close()
-		select {
-		case <-closed:
-		case <-time.After(5 * time.Second):
+	// In http mode nothing opens the gateway, so the handlers above stay
+	// idle; with the gateway, runGateway opens it whenever this replica leads.
+	started := registered
+	if b.interactions != nil {
+		if err := b.connect(registered); err != nil {
+			return err
 		}
-	}()
+	} else {
+		started = make(chan error, 1)
+		gctx, stopGateway := context.WithCancel(ctx)
+		gatewayDone := make(chan struct{})
+		go func() {
+			defer close(gatewayDone)
+			b.runGateway(gctx, registered, closed, started)
+		}()
+		defer func() { stopGateway(); <-gatewayDone }()
+	}
 
 	select {
-	case err := <-registered:
+	case err := <-started:
 		if err != nil {
 			return err
 		}
@@ -325,7 +345,7 @@ func (b *Bot) httpHandler() http.Handler {
 		case writeErr != nil:
 			http.Error(w, fmt.Sprintf("%v (since %s); outbox, timed steps and digests paused until it can",
 				writeErr, since.UTC().Format(time.RFC3339)), http.StatusServiceUnavailable)
-		case b.interactions == nil && !b.connected.Load():
+		case b.interactions == nil && b.leading.Load() && !b.connected.Load(): // a standby is healthy
 			http.Error(w, "gateway not connected", http.StatusServiceUnavailable)
 		default:
 			w.Write([]byte("ok\n"))

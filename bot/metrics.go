@@ -31,7 +31,8 @@ type countStore interface {
 	Counts(ctx context.Context, now time.Time) (storage.OutboxCounts, error)
 }
 
-func newMetrics(store countStore, now func() time.Time) *metrics {
+// leading reports whether this replica holds (or may hold) the gateway.
+func newMetrics(store countStore, now func() time.Time, leading func() bool) *metrics {
 	m := &metrics{
 		registry: prometheus.NewRegistry(),
 		interactions: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -63,6 +64,14 @@ func newMetrics(store countStore, now func() time.Time) *metrics {
 		gauge("referralbot_outbox_pending", "Messages waiting to be delivered.", func(c storage.OutboxCounts) int { return c.Pending }),
 		gauge("referralbot_outbox_undeliverable", "Messages kept as undeliverable (for example DMs closed and no fallback channel).", func(c storage.OutboxCounts) int { return c.Undeliverable }),
 		gauge("referralbot_steps_due", "Timed steps due and not yet run.", func(c storage.OutboxCounts) int { return c.DueSteps }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "referralbot_gateway_leader",
+			Help: "1 while this replica is the one that holds the gateway connection (always, on SQLite); 0 on a standby and in http mode."},
+			func() float64 {
+				if leading() {
+					return 1
+				}
+				return 0
+			}),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
 	return m

@@ -131,10 +131,20 @@ func (o *sender) deliver(ctx context.Context, m storage.OutboxMessage) {
 	}
 	// The message may be out whatever happens to ctx now: record it even
 	// when the bot is shutting down, or the next start sends it again.
+	running := ctx
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	var rest *discordgo.RESTError
+	var limited *discordgo.RateLimitError
 	switch {
+	case errors.As(err, &limited):
+		// Nothing was done, so nothing is recorded: the message stays due
+		// with the same nonce and no attempt counted, however long the
+		// limit lasts. The sender is serial, so waiting here holds every
+		// message back, as a global limit needs.
+		wait := max(limited.RetryAfter, minRateLimitWait)
+		log.Info("rate limited by discord; the outbox waits", "retry_after", wait)
+		sleep(running, wait)
 	case err == nil:
 		o.metrics.sent.Inc()
 		o.record(ctx, log, o.store.MarkSent(ctx, m.ID, sentID))
@@ -163,6 +173,14 @@ func (o *sender) deliver(ctx context.Context, m storage.OutboxMessage) {
 		o.record(ctx, log, o.store.MarkRetry(ctx, m.ID, next, err.Error()))
 	}
 }
+
+// minRateLimitWait keeps a 429 that names no wait from spinning.
+const minRateLimitWait = 100 * time.Millisecond
+
+// outboxCall makes the outbox's REST calls hand 429s back instead of
+// sleeping inside discordgo, so the sender decides: it waits with ctx
+// (a shutdown does not sit out a long limit) and counts no failure.
+var outboxCall = discordgo.WithRetryOnRatelimit(false)
 
 func (o *sender) record(ctx context.Context, log *slog.Logger, err error) {
 	switch {
@@ -262,7 +280,7 @@ func (o *sender) findPosted(channelID, nonce string, since time.Time) (string, e
 		if before != "" {
 			q.Set("before", before)
 		}
-		resp, err := o.session.RequestWithBucketID(http.MethodGet, endpoint+"?"+q.Encode(), nil, endpoint)
+		resp, err := o.session.RequestWithBucketID(http.MethodGet, endpoint+"?"+q.Encode(), nil, endpoint, outboxCall)
 		if err != nil {
 			return "", err
 		}
@@ -294,7 +312,7 @@ func (o *sender) dm(userID string) (string, error) {
 	if ok {
 		return id, nil
 	}
-	ch, err := o.session.UserChannelCreate(userID)
+	ch, err := o.session.UserChannelCreate(userID, outboxCall)
 	if err != nil {
 		return "", fmt.Errorf("open dm: %w", err)
 	}
@@ -323,9 +341,9 @@ func (o *sender) send(channelID string, msg *discordgo.MessageSend, nonce string
 		if merr != nil {
 			return nil, merr
 		}
-		resp, err = o.session.RequestRaw(http.MethodPost, endpoint, contentType, data, endpoint, 0)
+		resp, err = o.session.RequestRaw(http.MethodPost, endpoint, contentType, data, endpoint, 0, outboxCall)
 	} else {
-		resp, err = o.session.RequestWithBucketID(http.MethodPost, endpoint, body, endpoint)
+		resp, err = o.session.RequestWithBucketID(http.MethodPost, endpoint, body, endpoint, outboxCall)
 	}
 	if err != nil {
 		return nil, err

@@ -43,7 +43,7 @@ func newSession(token, apiURL string) (*discordgo.Session, error) {
 	if err != nil {
 		return nil, fmt.Errorf("discord session: %w", err)
 	}
-	var rt http.RoundTripper = http.DefaultTransport.(*http.Transport).Clone()
+	var rt http.RoundTripper = rateLimitBody{next: http.DefaultTransport.(*http.Transport).Clone()}
 	if apiURL != "" {
 		base, err := url.Parse(apiURL)
 		if err != nil {

@@ -15,6 +15,7 @@ type faultRule struct {
 	pattern    []string
 	status     int
 	retryAfter time.Duration // > 0 for rate limits
+	global     bool          // a global rate limit (ratelimit_global.go)
 	remaining  int
 }
 
@@ -198,6 +199,9 @@ func (s *Server) takeFault(method, rel string) (result, bool) {
 		f.remaining--
 		if f.remaining <= 0 {
 			s.faults = append(s.faults[:i:i], s.faults[i+1:]...)
+		}
+		if f.global {
+			return globalRateLimited(f.retryAfter), true
 		}
 		if f.retryAfter > 0 {
 			return rateLimited(f.retryAfter, rel), true

@@ -329,6 +329,7 @@ func (s *Server) attachLocked(sess *gwSession, c *gwConn) {
 	sess.attachedAt = time.Now()
 	c.session = sess
 	s.current = sess
+	s.notePeakLocked()
 	s.notifyLocked()
 }
 

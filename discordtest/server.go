@@ -124,6 +124,7 @@ type Server struct {
 	gatewayErr string // last refusal, for error messages
 
 	gatewayConns int // websocket connections ever opened
+	gatewayPeak  int // most sessions live at once (gateway_sessions.go)
 
 	// http mode (WithHTTPInteractions)
 	httpMode     bool
