@@ -72,6 +72,10 @@ type stepError struct {
 
 func (e *stepError) Error() string { return e.err.Error() }
 
+// Unwrap lets Store.tx see a conflict inside a step, so the batch runs
+// again whole rather than postponing a step that did nothing wrong.
+func (e *stepError) Unwrap() error { return e.err }
+
 // runStepBatch runs up to max due steps in one transaction; those in
 // failed are postponed instead. ran of the tried steps ran.
 func (s *Store) runStepBatch(ctx context.Context, max int, failed map[int64]error) (ran, tried int, err error) {

@@ -1,8 +1,9 @@
 // Package storage keeps referralbot's state in SQLite (one writer
 // connection with IMMEDIATE transactions, a read-only pool for queries) or
-// PostgreSQL (one pool, SERIALIZABLE write transactions retried on
-// conflict, shared by any number of replicas), with one transaction per
-// exported method and the same queries on both (dialect.go). Each method that changes state
+// PostgreSQL (one pool shared by any number of replicas, write
+// transactions one at a time behind an advisory lock), with one
+// transaction per exported method and the same queries on both
+// (dialect.go). Each method that changes state
 // loads what the rule needs, asks package referral to decide, and applies
 // the returned referral.Change (apply.go); the rules live in referral.
 package storage

@@ -16,18 +16,18 @@ import (
 	"github.com/referralbot/referralbot/referral"
 )
 
-// tx runs fn in one write transaction (IMMEDIATE on SQLite, SERIALIZABLE
-// on PostgreSQL) with the clock read once: every exported method that
+// tx runs fn in one write transaction (IMMEDIATE on SQLite, behind the
+// writer lock on PostgreSQL) with the clock read once: every exported method that
 // writes begins here, loads what the rule needs, asks referral, applies
 // the change and commits. A write the database cannot take (disk full,
 // I/O error, server gone) is rolled back whole and returned wrapping
 // referral.ErrUnavailable.
 //
-// On PostgreSQL another replica's transaction may conflict with this one:
-// the server then aborts one of them (serialization failure, deadlock) and
-// it runs again from the start, fn included, with the clock read again, so
-// the outcome is that of one writer after the other. fn must therefore set
-// whatever it reports from scratch on every run.
+// On PostgreSQL, should the server still abort it for a conflict
+// (serialization failure, deadlock), it runs again from the start, fn
+// included, with the clock read again, so the outcome is that of one
+// writer after the other. fn must therefore set whatever it reports from
+// scratch on every run.
 func (s *Store) tx(ctx context.Context, fn func(tx *txn, now time.Time) error) error {
 	var err error
 	for attempt := 0; ; attempt++ {
@@ -57,6 +57,9 @@ func (s *Store) runTx(ctx context.Context, fn func(tx *txn, now time.Time) error
 		return err
 	}
 	defer tx.Rollback() // also after SQLITE_FULL, which may have rolled back already: harmless
+	if err := s.d.beginWrite(ctx, tx); err != nil {
+		return err
+	}
 	if err := fn(tx, s.now().UTC()); err != nil {
 		return err
 	}
