@@ -136,11 +136,15 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 }
 
 // openStore is the one place the bot names its store implementation: the
-// SQLite store, reading time from now, reporting writes it cannot make to
-// unavailable.
+// PostgreSQL store when database.url is set, else the SQLite file at
+// database.path; reading time from now, reporting writes it cannot make
+// to unavailable.
 func openStore(ctx context.Context, cfg config.Config, now func() time.Time, unavailable func(error)) (*storage.Store, error) {
-	return storage.Open(ctx, cfg.Database.Path, storage.Options{Policy: Policy(cfg), Location: cfg.Location(), Now: now,
-		OnUnavailable: unavailable})
+	opts := storage.Options{Policy: Policy(cfg), Location: cfg.Location(), Now: now, OnUnavailable: unavailable}
+	if cfg.Database.URL != "" {
+		return storage.OpenPostgres(ctx, cfg.Database.URL, opts)
+	}
+	return storage.Open(ctx, cfg.Database.Path, opts)
 }
 
 // Ready is closed once the bot is connected and its commands are registered.

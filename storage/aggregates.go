@@ -169,7 +169,7 @@ func (w *windowCounter) totalsBefore(ctx context.Context, q querier, t int64) (m
 // insertEvent records an event. An accept carries the wait since its
 // request was made, so the digest's median reads no requests; the
 // aggregates count the event by trigger.
-func insertEvent(ctx context.Context, tx *sql.Tx, now time.Time, e referral.Event) error {
+func insertEvent(ctx context.Context, tx *txn, now time.Time, e referral.Event) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO events (request_id, guild_id, kind, actor_id, detail, at, wait_ms)
 		VALUES (?1, ?2, ?3, ?4, ?5, ?6, CASE WHEN ?3 = 'accepted' THEN ?6 - (SELECT created_at FROM requests WHERE id = ?1) END)`,
 		e.RequestID, e.GuildID, e.Kind, e.ActorID, e.Detail, ms(now))
@@ -180,7 +180,7 @@ func insertEvent(ctx context.Context, tx *sql.Tx, now time.Time, e referral.Even
 // events, from history; migration 0004 backfills with the same queries.
 var rebuildAggregates = []string{
 	`UPDATE events SET wait_ms = events.at - r.created_at FROM requests r
-		WHERE r.id = events.request_id AND events.kind = 'accepted' AND events.wait_ms IS NOT events.at - r.created_at`,
+		WHERE r.id = events.request_id AND events.kind = 'accepted' AND events.wait_ms IS DISTINCT FROM events.at - r.created_at`,
 	`UPDATE events SET wait_ms = NULL WHERE wait_ms IS NOT NULL AND kind != 'accepted'`,
 	`DELETE FROM event_hours`,
 	`DELETE FROM event_days`,
@@ -195,8 +195,9 @@ var rebuildAggregates = []string{
 	`INSERT INTO event_totals (guild_id, what, n) SELECT guild_id, ` + eventWhat + `, COUNT(*) FROM events GROUP BY 1, 2`,
 	`INSERT INTO company_counts (guild_id, company_key, company_name, requests, waiting, open, submitted, referrers)
 		SELECT guild_id, company_key, company_name, SUM(requests), SUM(waiting), SUM(open), SUM(submitted), SUM(referrers) FROM (
-			SELECT guild_id, company_key, company_name, 1 AS requests, state = 'waiting' AS waiting,
-				state IN ('waiting', 'offered', 'accepted') AS open, submitted_at IS NOT NULL AS submitted, 0 AS referrers
+			SELECT guild_id, company_key, company_name, 1 AS requests, CASE WHEN state = 'waiting' THEN 1 ELSE 0 END AS waiting,
+				CASE WHEN state IN ('waiting', 'offered', 'accepted') THEN 1 ELSE 0 END AS open,
+				CASE WHEN submitted_at IS NOT NULL THEN 1 ELSE 0 END AS submitted, 0 AS referrers
 			FROM requests
 			UNION ALL
 			SELECT r.guild_id, c.company_key, c.company_name, 0, 0, 0, 0, 1
@@ -212,7 +213,7 @@ var rebuildAggregates = []string{
 // written directly (a data generator), or to repair one. The bot never
 // needs it; the counts are maintained as rows are written.
 func (s *Store) RebuildAggregates(ctx context.Context) error {
-	err := s.tx(ctx, func(tx *sql.Tx, _ time.Time) error {
+	err := s.tx(ctx, func(tx *txn, _ time.Time) error {
 		for _, q := range rebuildAggregates {
 			if _, err := tx.ExecContext(ctx, q); err != nil {
 				return err

@@ -747,7 +747,7 @@ func schema3Copy(t *testing.T, path, src string) {
 		}
 	}
 	exec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`)
-	ms, err := embeddedMigrations()
+	ms, err := embeddedMigrations(sqliteDialect)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -30,7 +30,7 @@ func (a *applied) wasOffered(requestID int64) bool { return slices.Contains(a.of
 // decide is the shape of every exported method that changes state: with
 // what was loaded, ask referral, and on yes apply the change with its
 // follow-up work.
-func (s *Store) decide(ctx context.Context, tx *sql.Tx, now time.Time, c referral.Change, err error) (*applied, error) {
+func (s *Store) decide(ctx context.Context, tx *txn, now time.Time, c referral.Change, err error) (*applied, error) {
 	if err != nil {
 		return nil, err
 	}
@@ -40,7 +40,7 @@ func (s *Store) decide(ctx context.Context, tx *sql.Tx, now time.Time, c referra
 
 // run applies a change, then the work it starts (each decided on the state
 // the change before it left), then its After part; all in tx.
-func (s *Store) run(ctx context.Context, tx *sql.Tx, now time.Time, c referral.Change, a *applied) error {
+func (s *Store) run(ctx context.Context, tx *txn, now time.Time, c referral.Change, a *applied) error {
 	if err := s.apply(ctx, tx, now, c, a); err != nil {
 		return err
 	}
@@ -68,7 +68,7 @@ func (s *Store) run(ctx context.Context, tx *sql.Tx, now time.Time, c referral.C
 // conditional updates decide races: a request or offer no longer in the
 // state the change was decided on fails it with ErrMovedOn, and the
 // caller's transaction rolls back.
-func (s *Store) apply(ctx context.Context, tx *sql.Tx, now time.Time, c referral.Change, a *applied) error {
+func (s *Store) apply(ctx context.Context, tx *txn, now time.Time, c referral.Change, a *applied) error {
 	if t := c.Request; t != nil {
 		if err := referral.Move(t.From, t.To.State); err != nil {
 			return err
@@ -109,13 +109,9 @@ func (s *Store) apply(ctx context.Context, tx *sql.Tx, now time.Time, c referral
 	}
 	var offerNotice *referral.Outgoing
 	if o := c.Offer; o != nil {
-		res, err := tx.ExecContext(ctx, `INSERT INTO offers (request_id, guild_id, referrer_user_id, state, offered_at) VALUES (?, ?, ?, 'pending', ?)`,
-			o.RequestID, o.GuildID, o.ReferrerID, ms(now))
-		if err != nil {
-			return err
-		}
-		id, err := res.LastInsertId()
-		if err != nil {
+		var id int64
+		if err := tx.QueryRowContext(ctx, `INSERT INTO offers (request_id, guild_id, referrer_user_id, state, offered_at) VALUES (?, ?, ?, 'pending', ?)
+			RETURNING id`, o.RequestID, o.GuildID, o.ReferrerID, ms(now)).Scan(&id); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE referrers SET last_offered_at = ? WHERE guild_id = ? AND user_id = ?`, ms(now), o.GuildID, o.ReferrerID); err != nil {
@@ -211,7 +207,7 @@ func oneRow(res sql.Result, err error, lost error) error {
 }
 
 // addStep schedules a step; one that ran before comes back as new.
-func addStep(ctx context.Context, tx *sql.Tx, st referral.StepAt) error {
+func addStep(ctx context.Context, tx *txn, st referral.StepAt) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO steps (kind, subject_id, seq, due_at) VALUES (?, ?, ?, ?)
 		ON CONFLICT (kind, subject_id, seq) DO UPDATE SET due_at = excluded.due_at, done_at = NULL, attempts = 0, last_error = ''`,
 		st.Kind, st.SubjectID, st.Seq, ms(st.Due))

@@ -368,9 +368,9 @@ func (s *Store) DashboardKey(ctx context.Context) ([]byte, error) {
 	if _, err := rand.Read(fresh); err != nil {
 		return nil, fmt.Errorf("dashboard key: %w", err)
 	}
-	err = s.tx(ctx, func(tx *sql.Tx, now time.Time) error {
+	err = s.tx(ctx, func(tx *txn, now time.Time) error {
 		// Another caller may have made it meanwhile: theirs stays.
-		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO dashboard_key (id, key, created_at) VALUES (1, ?, ?)`, fresh, ms(now)); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO dashboard_key (id, key, created_at) VALUES (1, ?, ?) ON CONFLICT DO NOTHING`, fresh, ms(now)); err != nil {
 			return err
 		}
 		return tx.QueryRowContext(ctx, `SELECT key FROM dashboard_key WHERE id = 1`).Scan(&key)

@@ -15,7 +15,7 @@ import (
 // It returns the offer's server, for a pause offered after "can't right
 // now", and whether the student was told.
 func (s *Store) GiveDeclineReason(ctx context.Context, offerID int64, userID string, reason referral.DeclineReason) (guildID string, studentTold bool, err error) {
-	err = s.tx(ctx, func(tx *sql.Tx, now time.Time) error {
+	err = s.tx(ctx, func(tx *txn, now time.Time) error {
 		o, err := getOffer(ctx, tx, offerID)
 		if err != nil {
 			return err
@@ -81,7 +81,7 @@ func (s *Store) PauseAfterDecline(ctx context.Context, offerID int64, userID str
 // Edit request button of the "more detail" DM.
 func (s *Store) StartEdit(ctx context.Context, studentID string, requestID int64) (referral.DraftRequest, error) {
 	var d referral.DraftRequest
-	err := s.tx(ctx, func(tx *sql.Tx, now time.Time) error {
+	err := s.tx(ctx, func(tx *txn, now time.Time) error {
 		r, err := getRequest(ctx, tx, requestID)
 		if errors.Is(err, referral.ErrNotFound) || (err == nil && r.StudentID != studentID) {
 			return referral.ErrNotFound
@@ -110,7 +110,7 @@ func (s *Store) StartEdit(ctx context.Context, studentID string, requestID int64
 
 // submitEdit applies a submitted edit draft to its request: a form that
 // breaks a rule stays the draft, with its problems.
-func (s *Store) submitEdit(ctx context.Context, tx *sql.Tx, now time.Time, d referral.DraftRequest, f referral.RequestFields, out *referral.SubmitResult) error {
+func (s *Store) submitEdit(ctx context.Context, tx *txn, now time.Time, d referral.DraftRequest, f referral.RequestFields, out *referral.SubmitResult) error {
 	snap, err := requestSnapshot(ctx, tx, d.EditOf)
 	if err != nil {
 		return err

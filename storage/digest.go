@@ -162,7 +162,7 @@ func (s *Store) PostDigestNow(ctx context.Context, guildID string, now time.Time
 	if err != nil {
 		return d, fmt.Errorf("post digest: %w", err)
 	}
-	err = s.tx(ctx, func(tx *sql.Tx, _ time.Time) error {
+	err = s.tx(ctx, func(tx *txn, _ time.Time) error {
 		g, err := guildSettings(ctx, tx, guildID)
 		if err != nil {
 			return err
@@ -215,14 +215,14 @@ func (s *Store) PostWeeklyDigests(ctx context.Context, now, firing time.Time) ([
 			continue
 		}
 		queued := false
-		err = s.tx(ctx, func(tx *sql.Tx, _ time.Time) error {
+		err = s.tx(ctx, func(tx *txn, _ time.Time) error {
 			st, err := guildSettings(ctx, tx, g)
 			if err != nil || st.DigestChannelID == "" {
 				return err
 			}
 			// The insert decides: a digest-now or a second bot that got
 			// here first leaves nothing to do.
-			res, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO digests (guild_id, week, posted_at) VALUES (?, ?, ?)`, g, week, ms(now))
+			res, err := tx.ExecContext(ctx, `INSERT INTO digests (guild_id, week, posted_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`, g, week, ms(now))
 			if err != nil {
 				return err
 			}

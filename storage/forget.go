@@ -2,7 +2,7 @@ package storage
 
 import (
 	"context"
-	"database/sql"
+
 	"fmt"
 	"time"
 
@@ -15,7 +15,7 @@ import (
 // about them, and their id in history. Counts stay, anonymous.
 func (s *Store) ForgetUser(ctx context.Context, userID string) (referral.ForgetResult, error) {
 	var out referral.ForgetResult
-	err := s.tx(ctx, func(tx *sql.Tx, now time.Time) error {
+	err := s.tx(ctx, func(tx *txn, now time.Time) error {
 		// As a referrer: hand everything on, then delete the profiles.
 		rows, err := tx.QueryContext(ctx, `SELECT guild_id FROM referrers WHERE user_id = ?`, userID)
 		if err != nil {

@@ -52,7 +52,7 @@ const (
 )
 
 // recountDue brings the loads of a company's referrers up to date.
-func recountDue(ctx context.Context, tx *sql.Tx, now time.Time, guildID, companyKey string) error {
+func recountDue(ctx context.Context, tx *txn, now time.Time, guildID, companyKey string) error {
 	ids, err := idList(ctx, tx, dueAtCompanyQuery, ms(now), guildID, companyKey)
 	if err != nil {
 		return err
@@ -68,7 +68,7 @@ func recountDue(ctx context.Context, tx *sql.Tx, now time.Time, guildID, company
 // recountAllDue brings every load that time may have lowered up to date,
 // so that a batch of steps after downtime counts each referrer once, not
 // once for every offer at their company.
-func recountAllDue(ctx context.Context, tx *sql.Tx, now time.Time) error {
+func recountAllDue(ctx context.Context, tx *txn, now time.Time) error {
 	ids, err := idList(ctx, tx, `SELECT id FROM referrers INDEXED BY referrers_recheck WHERE load_recheck_at < ?`, ms(now))
 	if err != nil {
 		return err
@@ -84,17 +84,16 @@ func recountAllDue(ctx context.Context, tx *sql.Tx, now time.Time) error {
 // recountLoad counts a referrer's pending offers and offers accepted in the
 // window from their history (a few index seeks), stores it with when to
 // count again, and marks them for the sweep when the load dropped.
-func recountLoad(ctx context.Context, tx *sql.Tx, now time.Time, referrerID int64) (int, error) {
+func recountLoad(ctx context.Context, tx *txn, now time.Time, referrerID int64) (int, error) {
 	const count = `(SELECT COUNT(*) FROM offers o WHERE o.guild_id = referrers.guild_id AND o.referrer_user_id = referrers.user_id AND o.state = 'pending')
 		+ (SELECT COUNT(*) FROM offers o WHERE o.guild_id = referrers.guild_id AND o.referrer_user_id = referrers.user_id
-			AND o.state = 'accepted' AND o.answered_at >= :from)`
+			AND o.state = 'accepted' AND o.answered_at >= ?1)`
 	var load int
 	err := tx.QueryRowContext(ctx, `UPDATE referrers SET offer_load = `+count+`, match_due = match_due OR `+count+` < offer_load,
-			load_recheck_at = (SELECT MIN(o.answered_at) + :window FROM offers o WHERE o.guild_id = referrers.guild_id
-				AND o.referrer_user_id = referrers.user_id AND o.state = 'accepted' AND o.answered_at >= :from)
-		WHERE id = :id RETURNING offer_load`,
-		sql.Named("from", ms(now.Add(-referral.CapacityWindow))), sql.Named("window", referral.CapacityWindow.Milliseconds()),
-		sql.Named("id", referrerID)).Scan(&load)
+			load_recheck_at = (SELECT MIN(o.answered_at) + ?2 FROM offers o WHERE o.guild_id = referrers.guild_id
+				AND o.referrer_user_id = referrers.user_id AND o.state = 'accepted' AND o.answered_at >= ?1)
+		WHERE id = ?3 RETURNING offer_load`,
+		ms(now.Add(-referral.CapacityWindow)), referral.CapacityWindow.Milliseconds(), referrerID).Scan(&load)
 	return load, err
 }
 
@@ -103,12 +102,12 @@ const rankShift = 42
 
 // candidates are the referrers who may be asked about r now, the best of
 // each profile (see bestPerProfileQuery), for referral.Best to order.
-func candidates(ctx context.Context, tx *sql.Tx, now time.Time, r referral.Request) ([]referral.Candidate, error) {
+func candidates(ctx context.Context, tx *txn, now time.Time, r referral.Request) ([]referral.Candidate, error) {
 	if err := recountDue(ctx, tx, now, r.GuildID, r.Company.Key); err != nil {
 		return nil, err
 	}
 	var out []referral.Candidate
-	err := eachRow(ctx, tx, bestPerProfileQuery, []any{r.Company.Key, r.GuildID, r.StudentID, r.ID, referral.OfferUndelivered}, func(rows *sql.Rows) error {
+	err := eachRow(ctx, tx, tx.d.bestPerProfile(), []any{r.Company.Key, r.GuildID, r.StudentID, r.ID, referral.OfferUndelivered}, func(rows *sql.Rows) error {
 		c := referral.Candidate{Status: referral.Active}
 		var rank int64
 		if err := rows.Scan(&c.UserID, &c.School, &c.Roles, &rank); err != nil {
@@ -126,7 +125,7 @@ func candidates(ctx context.Context, tx *sql.Tx, now time.Time, r referral.Reque
 }
 
 // choose is the referrer to ask next about r, or nil for nobody.
-func choose(ctx context.Context, tx *sql.Tx, now time.Time, r referral.Request) (*referral.Candidate, error) {
+func choose(ctx context.Context, tx *txn, now time.Time, r referral.Request) (*referral.Candidate, error) {
 	cands, err := candidates(ctx, tx, now, r)
 	if err != nil {
 		return nil, err
@@ -145,7 +144,7 @@ func choose(ctx context.Context, tx *sql.Tx, now time.Time, r referral.Request) 
 
 // offerNext asks the best eligible referrer about a request, or leaves it
 // waiting.
-func (s *Store) offerNext(ctx context.Context, tx *sql.Tx, now time.Time, requestID int64, why referral.OfferWhy, a *applied) error {
+func (s *Store) offerNext(ctx context.Context, tx *txn, now time.Time, requestID int64, why referral.OfferWhy, a *applied) error {
 	r, err := getRequest(ctx, tx, requestID)
 	if err != nil {
 		return err
@@ -170,7 +169,7 @@ func (s *Store) offerNext(ctx context.Context, tx *sql.Tx, now time.Time, reques
 // per request. A request skipped had nobody eligible among a set of free
 // referrers that only shrinks, so the order is that of offering each
 // waiting request in turn.
-func (s *Store) matchWaiting(ctx context.Context, tx *sql.Tx, now time.Time, guildID string, companies []referral.Company, a *applied) error {
+func (s *Store) matchWaiting(ctx context.Context, tx *txn, now time.Time, guildID string, companies []referral.Company, a *applied) error {
 	for _, co := range companies {
 		for {
 			var waiting bool
@@ -213,7 +212,7 @@ func (s *Store) matchWaiting(ctx context.Context, tx *sql.Tx, now time.Time, gui
 // handOn passes a departing, pausing or reported referrer's pending offers
 // to the next candidate; with IncludeAccepted (leave, remove) their
 // accepted but not yet submitted requests go back to matching as well.
-func (s *Store) handOn(ctx context.Context, tx *sql.Tx, now time.Time, h referral.HandOn, a *applied) error {
+func (s *Store) handOn(ctx context.Context, tx *txn, now time.Time, h referral.HandOn, a *applied) error {
 	var pending []referral.Offer
 	err := eachRow(ctx, tx, `SELECT id, request_id, guild_id, referrer_user_id, state FROM offers WHERE guild_id = ? AND referrer_user_id = ? AND state = 'pending'`,
 		[]any{h.GuildID, h.UserID}, func(rows *sql.Rows) error {
@@ -281,7 +280,7 @@ func (s *Store) MatchWaiting(ctx context.Context) (int, error) {
 	for _, id := range due {
 		a := newApplied()
 		var done []key
-		err := s.tx(ctx, func(tx *sql.Tx, now time.Time) error {
+		err := s.tx(ctx, func(tx *txn, now time.Time) error {
 			done = done[:0]
 			ref, err := referrerByID(ctx, tx, id)
 			if err != nil || ref == nil {
@@ -291,7 +290,7 @@ func (s *Store) MatchWaiting(ctx context.Context) (int, error) {
 			if err != nil {
 				return err
 			}
-			if _, err := tx.ExecContext(ctx, `UPDATE referrers SET match_due = 0 WHERE id = ?`, id); err != nil {
+			if _, err := tx.ExecContext(ctx, `UPDATE referrers SET match_due = FALSE WHERE id = ?`, id); err != nil {
 				return err
 			}
 			if ref.Status != referral.Active || load >= ref.Capacity {

@@ -58,7 +58,7 @@ func offerSnapshot(ctx context.Context, q querier, offerID int64) (referral.Snap
 // one changes nothing.
 func (s *Store) AnswerOffer(ctx context.Context, offerID int64, userID string, accept bool) (referral.OfferAnswer, error) {
 	var out referral.OfferAnswer
-	err := s.tx(ctx, func(tx *sql.Tx, now time.Time) error {
+	err := s.tx(ctx, func(tx *txn, now time.Time) error {
 		o, err := getOffer(ctx, tx, offerID)
 		if err != nil {
 			return err
@@ -95,7 +95,7 @@ func (s *Store) AnswerOffer(ctx context.Context, offerID int64, userID string, a
 // schedules the student's follow-ups.
 func (s *Store) MarkSubmitted(ctx context.Context, requestID int64, userID string) (referral.Request, error) {
 	var r referral.Request
-	err := s.tx(ctx, func(tx *sql.Tx, now time.Time) error {
+	err := s.tx(ctx, func(tx *txn, now time.Time) error {
 		loaded, err := getRequest(ctx, tx, requestID)
 		if err != nil {
 			return err

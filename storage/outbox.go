@@ -13,7 +13,7 @@ import (
 
 // enqueue writes a message to deliver in the caller's transaction; the
 // notice's request, if any, is kept with it (forget-me finds it there).
-func enqueue(ctx context.Context, tx *sql.Tx, now time.Time, out referral.Outgoing) error {
+func enqueue(ctx context.Context, tx *txn, now time.Time, out referral.Outgoing) error {
 	payload, err := json.Marshal(out.Notice)
 	if err != nil {
 		return err
@@ -90,7 +90,7 @@ func (s *Store) dueOutbox(ctx context.Context, now time.Time, limit int) ([]Outb
 // MarkSent records a delivered message and drops its text: what was said
 // lives in Discord, not in our database.
 func (s *Store) MarkSent(ctx context.Context, id int64, messageID string) error {
-	return s.tx(ctx, func(tx *sql.Tx, now time.Time) error {
+	return s.tx(ctx, func(tx *txn, now time.Time) error {
 		_, err := tx.ExecContext(ctx, `UPDATE outbox SET sent_at = ?, message_id = ?, payload = '', attempts = attempts + 1 WHERE id = ? AND sent_at IS NULL`, ms(now), messageID, id)
 		return err
 	})
@@ -98,7 +98,7 @@ func (s *Store) MarkSent(ctx context.Context, id int64, messageID string) error 
 
 // MarkRetry records a failed attempt and when to try again.
 func (s *Store) MarkRetry(ctx context.Context, id int64, next time.Time, reason string) error {
-	return s.tx(ctx, func(tx *sql.Tx, now time.Time) error {
+	return s.tx(ctx, func(tx *txn, now time.Time) error {
 		_, err := tx.ExecContext(ctx, `UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ? AND sent_at IS NULL`, ms(next), reason, id)
 		return err
 	})
@@ -106,7 +106,7 @@ func (s *Store) MarkRetry(ctx context.Context, id int64, next time.Time, reason 
 
 // MarkUndeliverable keeps a message that can never be sent, with its reason.
 func (s *Store) MarkUndeliverable(ctx context.Context, id int64, reason string) error {
-	return s.tx(ctx, func(tx *sql.Tx, now time.Time) error {
+	return s.tx(ctx, func(tx *txn, now time.Time) error {
 		_, err := tx.ExecContext(ctx, `UPDATE outbox SET attempts = attempts + 1, failed_at = ?, last_error = ? WHERE id = ? AND sent_at IS NULL`, ms(now), reason, id)
 		return err
 	})
@@ -118,7 +118,7 @@ func (s *Store) MarkUndeliverable(ctx context.Context, id int64, reason string) 
 // offer that cannot reach its referrer goes to the next one at once
 // instead of waiting for the offer timeout (referral.Unreachable).
 func (s *Store) MarkDMClosed(ctx context.Context, id int64) (fallback bool, err error) {
-	err = s.tx(ctx, func(tx *sql.Tx, now time.Time) error {
+	err = s.tx(ctx, func(tx *txn, now time.Time) error {
 		var msg referral.Outgoing
 		var payload string
 		var requestID sql.NullInt64

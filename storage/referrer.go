@@ -32,7 +32,7 @@ func guildSettings(ctx context.Context, q querier, guildID string) (referral.Gui
 
 // SetupGuild stores a server's channels and referrer role.
 func (s *Store) SetupGuild(ctx context.Context, g referral.GuildSettings) error {
-	err := s.tx(ctx, func(tx *sql.Tx, now time.Time) error {
+	err := s.tx(ctx, func(tx *txn, now time.Time) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO guild_settings (guild_id, digest_channel_id, fallback_channel_id, referrer_role_id, digest_since, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?)
 			ON CONFLICT (guild_id) DO UPDATE SET digest_channel_id = excluded.digest_channel_id,
@@ -127,7 +127,7 @@ func (s *Store) JoinReferrer(ctx context.Context, in referral.JoinInput) (referr
 	if _, err := referral.Join(in, referral.JoinState{Policy: s.policy}, time.Time{}); err != nil {
 		return out, fmt.Errorf("join referrer: %w", err)
 	}
-	err := s.tx(ctx, func(tx *sql.Tx, now time.Time) error {
+	err := s.tx(ctx, func(tx *txn, now time.Time) error {
 		g, err := guildSettings(ctx, tx, in.GuildID)
 		if err != nil {
 			return err
@@ -147,12 +147,9 @@ func (s *Store) JoinReferrer(ctx context.Context, in referral.JoinInput) (referr
 		}
 		if st.Current == nil {
 			out.Created = true
-			res, err := tx.ExecContext(ctx, `INSERT INTO referrers (guild_id, user_id, status, school, roles, capacity, active_via, pause_reason, created_at, updated_at)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, r.GuildID, r.UserID, r.Status, r.School, r.Roles, r.Capacity, r.ActiveVia, r.PauseReason, ms(now), ms(now))
-			if err != nil {
-				return err
-			}
-			if r.ID, err = res.LastInsertId(); err != nil {
+			if err := tx.QueryRowContext(ctx, `INSERT INTO referrers (guild_id, user_id, status, school, roles, capacity, active_via, pause_reason, created_at, updated_at)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, r.GuildID, r.UserID, r.Status, r.School, r.Roles, r.Capacity, r.ActiveVia, r.PauseReason, ms(now), ms(now)).
+				Scan(&r.ID); err != nil {
 				return err
 			}
 		} else {
@@ -165,7 +162,7 @@ func (s *Store) JoinReferrer(ctx context.Context, in referral.JoinInput) (referr
 			}
 		}
 		for _, c := range r.Companies {
-			if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO referrer_companies (referrer_id, company_key, company_name) VALUES (?, ?, ?)`, r.ID, c.Key, c.Name); err != nil {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO referrer_companies (referrer_id, company_key, company_name) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`, r.ID, c.Key, c.Name); err != nil {
 				return err
 			}
 		}
@@ -189,9 +186,9 @@ func (s *Store) JoinReferrer(ctx context.Context, in referral.JoinInput) (referr
 
 // referrerEvent loads a user's profile, applies what decide makes of it,
 // and returns the profile as it is then (the zero profile once deleted).
-func (s *Store) referrerEvent(ctx context.Context, name, guildID, userID string, decide func(tx *sql.Tx, snap referral.Snapshot, now time.Time) (referral.Change, error)) (referral.Referrer, error) {
+func (s *Store) referrerEvent(ctx context.Context, name, guildID, userID string, decide func(tx *txn, snap referral.Snapshot, now time.Time) (referral.Change, error)) (referral.Referrer, error) {
 	var r referral.Referrer
-	err := s.tx(ctx, func(tx *sql.Tx, now time.Time) error {
+	err := s.tx(ctx, func(tx *txn, now time.Time) error {
 		cur, err := getReferrer(ctx, tx, guildID, userID)
 		if err != nil {
 			return err
@@ -216,14 +213,14 @@ func (s *Store) referrerEvent(ctx context.Context, name, guildID, userID string,
 // PauseReferrer stops offers to a referrer (until a time, or zero for until
 // resumed) and hands their pending offers on.
 func (s *Store) PauseReferrer(ctx context.Context, guildID, userID string, until time.Time) (referral.Referrer, error) {
-	return s.referrerEvent(ctx, "pause referrer", guildID, userID, func(_ *sql.Tx, snap referral.Snapshot, now time.Time) (referral.Change, error) {
+	return s.referrerEvent(ctx, "pause referrer", guildID, userID, func(_ *txn, snap referral.Snapshot, now time.Time) (referral.Change, error) {
 		return referral.Pause(snap, until, now)
 	})
 }
 
 // ResumeReferrer makes a paused referrer active and matches waiting requests.
 func (s *Store) ResumeReferrer(ctx context.Context, guildID, userID string) (referral.Referrer, error) {
-	return s.referrerEvent(ctx, "resume referrer", guildID, userID, func(_ *sql.Tx, snap referral.Snapshot, now time.Time) (referral.Change, error) {
+	return s.referrerEvent(ctx, "resume referrer", guildID, userID, func(_ *txn, snap referral.Snapshot, now time.Time) (referral.Change, error) {
 		return referral.Resume(snap, now)
 	})
 }
@@ -231,7 +228,7 @@ func (s *Store) ResumeReferrer(ctx context.Context, guildID, userID string) (ref
 // LeaveReferrer deletes the caller's profile; their open offers and
 // unsubmitted referrals go to the next referrer.
 func (s *Store) LeaveReferrer(ctx context.Context, guildID, userID string) error {
-	_, err := s.referrerEvent(ctx, "leave referrer", guildID, userID, func(_ *sql.Tx, snap referral.Snapshot, now time.Time) (referral.Change, error) {
+	_, err := s.referrerEvent(ctx, "leave referrer", guildID, userID, func(_ *txn, snap referral.Snapshot, now time.Time) (referral.Change, error) {
 		return referral.Leave(snap, now)
 	})
 	return err
@@ -241,7 +238,7 @@ func (s *Store) LeaveReferrer(ctx context.Context, guildID, userID string) error
 // one (their open reports are resolved), and matches waiting requests. An
 // approved referrer is active on the admin's word: no role check.
 func (s *Store) ApproveReferrer(ctx context.Context, guildID, userID, adminID string) (referral.Referrer, error) {
-	return s.referrerEvent(ctx, "approve referrer", guildID, userID, func(tx *sql.Tx, snap referral.Snapshot, now time.Time) (referral.Change, error) {
+	return s.referrerEvent(ctx, "approve referrer", guildID, userID, func(tx *txn, snap referral.Snapshot, now time.Time) (referral.Change, error) {
 		n, err := openReportCount(ctx, tx, guildID, userID)
 		if err != nil {
 			return referral.Change{}, err
@@ -252,7 +249,7 @@ func (s *Store) ApproveReferrer(ctx context.Context, guildID, userID, adminID st
 
 // RemoveReferrer ends a referrer's profile on an admin's word.
 func (s *Store) RemoveReferrer(ctx context.Context, guildID, userID, adminID string) error {
-	_, err := s.referrerEvent(ctx, "remove referrer", guildID, userID, func(_ *sql.Tx, snap referral.Snapshot, now time.Time) (referral.Change, error) {
+	_, err := s.referrerEvent(ctx, "remove referrer", guildID, userID, func(_ *txn, snap referral.Snapshot, now time.Time) (referral.Change, error) {
 		return referral.Remove(snap, adminID, now)
 	})
 	return err
@@ -264,9 +261,9 @@ func (s *Store) referrerStats(ctx context.Context, q querier, guildID, userID st
 	var last sql.NullInt64
 	err := q.QueryRowContext(ctx, `SELECT
 			COUNT(*),
-			COALESCE(SUM(state = 'accepted'), 0),
-			COALESCE(SUM(state = 'declined'), 0),
-			COALESCE(SUM(state = 'pending' OR (state = 'accepted' AND answered_at >= ?)), 0),
+			COALESCE(SUM(CASE WHEN state = 'accepted' THEN 1 ELSE 0 END), 0),
+			COALESCE(SUM(CASE WHEN state = 'declined' THEN 1 ELSE 0 END), 0),
+			COALESCE(SUM(CASE WHEN state = 'pending' OR (state = 'accepted' AND answered_at >= ?) THEN 1 ELSE 0 END), 0),
 			MAX(COALESCE(answered_at, offered_at))
 		FROM offers WHERE guild_id = ? AND referrer_user_id = ?`, ms(now.Add(-referral.CapacityWindow)), guildID, userID).
 		Scan(&st.Offered, &st.Accepted, &st.Declined, &st.UsedInWindow, &last)
@@ -275,10 +272,10 @@ func (s *Store) referrerStats(ctx context.Context, q querier, guildID, userID st
 	}
 	st.LastActivity = fromMS(last)
 	err = q.QueryRowContext(ctx, `SELECT
-			COALESCE(SUM(submitted_at IS NOT NULL), 0),
-			COALESCE(SUM(outcome = 'screen'), 0),
-			COALESCE(SUM(outcome = 'interview'), 0),
-			COALESCE(SUM(outcome = 'offer'), 0)
+			COALESCE(SUM(CASE WHEN submitted_at IS NOT NULL THEN 1 ELSE 0 END), 0),
+			COALESCE(SUM(CASE WHEN outcome = 'screen' THEN 1 ELSE 0 END), 0),
+			COALESCE(SUM(CASE WHEN outcome = 'interview' THEN 1 ELSE 0 END), 0),
+			COALESCE(SUM(CASE WHEN outcome = 'offer' THEN 1 ELSE 0 END), 0)
 		FROM requests WHERE guild_id = ? AND referrer_id = ? AND state IN ('submitted', 'in_process', 'closed')`, guildID, userID).
 		Scan(&st.Submitted, &st.Screens, &st.Interviews, &st.Offers)
 	return st, err

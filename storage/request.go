@@ -52,7 +52,7 @@ func requestSnapshot(ctx context.Context, q querier, id int64) (referral.Snapsho
 // SaveDraft stores (or updates, when d.ID is set) a request kept for editing.
 func (s *Store) SaveDraft(ctx context.Context, d referral.DraftRequest) (int64, error) {
 	var id int64
-	err := s.tx(ctx, func(tx *sql.Tx, now time.Time) error {
+	err := s.tx(ctx, func(tx *txn, now time.Time) error {
 		var err error
 		id, err = saveDraft(ctx, tx, now, d)
 		return err
@@ -67,7 +67,7 @@ func (s *Store) SaveDraft(ctx context.Context, d referral.DraftRequest) (int64, 
 // the same company in the server, or keeps a new one: one draft per
 // student and company, however often a form is sent back. A draft is
 // never a request: it is not offered and not listed by status.
-func saveDraft(ctx context.Context, tx *sql.Tx, now time.Time, d referral.DraftRequest) (int64, error) {
+func saveDraft(ctx context.Context, tx *txn, now time.Time, d referral.DraftRequest) (int64, error) {
 	f := d.Fields
 	if d.ID == 0 {
 		err := tx.QueryRowContext(ctx, `SELECT id FROM drafts WHERE student_id = ? AND guild_id = ? AND company_key = ? ORDER BY id DESC LIMIT 1`,
@@ -90,13 +90,11 @@ func saveDraft(ctx context.Context, tx *sql.Tx, now time.Time, d referral.DraftR
 	if d.EditOf != 0 {
 		editOf = d.EditOf
 	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO drafts (guild_id, student_id, company_key, company_name, job_url, role, intro, resume_url, note, updated_at, edit_of)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, d.GuildID, d.StudentID, d.Company.Key, d.Company.Name,
-		f.JobURL, f.Role, f.Intro, f.ResumeURL, f.Note, ms(now), editOf)
-	if err != nil {
-		return 0, err
-	}
-	return res.LastInsertId()
+	var id int64
+	err := tx.QueryRowContext(ctx, `INSERT INTO drafts (guild_id, student_id, company_key, company_name, job_url, role, intro, resume_url, note, updated_at, edit_of)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, d.GuildID, d.StudentID, d.Company.Key, d.Company.Name,
+		f.JobURL, f.Role, f.Intro, f.ResumeURL, f.Note, ms(now), editOf).Scan(&id)
+	return id, err
 }
 
 // Draft loads a kept draft.
@@ -120,7 +118,7 @@ func getDraft(ctx context.Context, q querier, id int64) (referral.DraftRequest, 
 }
 
 // openRequests are the student's requests that count against the limits.
-func openRequests(ctx context.Context, tx *sql.Tx, studentID string) ([]referral.Request, error) {
+func openRequests(ctx context.Context, tx *txn, studentID string) ([]referral.Request, error) {
 	var out []referral.Request
 	err := eachRow(ctx, tx, `SELECT `+requestColumns+` FROM requests WHERE student_id = ? AND state IN ('waiting', 'offered', 'accepted')`,
 		[]any{studentID}, func(rows *sql.Rows) error {
@@ -138,7 +136,7 @@ func (s *Store) CreateRequest(ctx context.Context, in referral.NewRequest) (refe
 	if problems := in.Fields.Validate(); len(problems) > 0 {
 		return out, fmt.Errorf("create request: %s: %s", problems[0].Field, problems[0].Message)
 	}
-	err := s.tx(ctx, func(tx *sql.Tx, now time.Time) error {
+	err := s.tx(ctx, func(tx *txn, now time.Time) error {
 		open, err := openRequests(ctx, tx, in.StudentID)
 		if err != nil {
 			return err
@@ -158,7 +156,7 @@ func (s *Store) CreateRequest(ctx context.Context, in referral.NewRequest) (refe
 
 // createRequest stores r, deletes the draft it came from, and starts its
 // lifecycle.
-func (s *Store) createRequest(ctx context.Context, tx *sql.Tx, now time.Time, r referral.Request, draftID int64) (referral.Submission, error) {
+func (s *Store) createRequest(ctx context.Context, tx *txn, now time.Time, r referral.Request, draftID int64) (referral.Submission, error) {
 	// Older waiting requests for the company go first: a referrer whose
 	// capacity freed since the last sweep takes the one that waited.
 	a := newApplied()
@@ -166,14 +164,10 @@ func (s *Store) createRequest(ctx context.Context, tx *sql.Tx, now time.Time, r 
 		return referral.Submission{}, err
 	}
 	f := r.Fields
-	res, err := tx.ExecContext(ctx, `INSERT INTO requests (guild_id, student_id, company_key, company_name, state, job_url, role, intro, resume_url, note, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, r.GuildID, r.StudentID, r.Company.Key, r.Company.Name, r.State,
-		f.JobURL, f.Role, f.Intro, f.ResumeURL, f.Note, ms(r.CreatedAt), ms(now))
-	if err != nil {
-		return referral.Submission{}, err
-	}
-	id, err := res.LastInsertId()
-	if err != nil {
+	var id int64
+	if err := tx.QueryRowContext(ctx, `INSERT INTO requests (guild_id, student_id, company_key, company_name, state, job_url, role, intro, resume_url, note, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, r.GuildID, r.StudentID, r.Company.Key, r.Company.Name, r.State,
+		f.JobURL, f.Role, f.Intro, f.ResumeURL, f.Note, ms(r.CreatedAt), ms(now)).Scan(&id); err != nil {
 		return referral.Submission{}, err
 	}
 	if draftID != 0 {
@@ -181,7 +175,8 @@ func (s *Store) createRequest(ctx context.Context, tx *sql.Tx, now time.Time, r 
 			return referral.Submission{}, err
 		}
 	}
-	if r, err = getRequest(ctx, tx, id); err != nil {
+	r, err := getRequest(ctx, tx, id)
+	if err != nil {
 		return referral.Submission{}, err
 	}
 	c, err := referral.Created(referral.Snapshot{Request: &r, Policy: s.policy}, now)
@@ -202,7 +197,7 @@ func (s *Store) createRequest(ctx context.Context, tx *sql.Tx, now time.Time, r 
 // ErrNotFound; someone else's, ErrNotYours.
 func (s *Store) SubmitRequest(ctx context.Context, in referral.RequestForm) (referral.SubmitResult, error) {
 	var out referral.SubmitResult
-	err := s.tx(ctx, func(tx *sql.Tx, now time.Time) error {
+	err := s.tx(ctx, func(tx *txn, now time.Time) error {
 		if in.DraftID != 0 {
 			d, err := getDraft(ctx, tx, in.DraftID)
 			if err != nil {
@@ -258,7 +253,7 @@ func (s *Store) StudentRequests(ctx context.Context, studentID string) ([]referr
 // being asked is told it moved on.
 func (s *Store) WithdrawRequest(ctx context.Context, studentID string, id int64) (referral.Request, error) {
 	var r referral.Request
-	err := s.tx(ctx, func(tx *sql.Tx, now time.Time) error {
+	err := s.tx(ctx, func(tx *txn, now time.Time) error {
 		snap, err := requestSnapshot(ctx, tx, id)
 		if err != nil {
 			return err
@@ -279,9 +274,9 @@ func (s *Store) WithdrawRequest(ctx context.Context, studentID string, id int64)
 
 // studentEvent loads one of the student's requests and applies what
 // decide makes of it.
-func (s *Store) studentEvent(ctx context.Context, name string, id int64, decide func(tx *sql.Tx, snap referral.Snapshot, now time.Time) (referral.Change, error)) (referral.Request, error) {
+func (s *Store) studentEvent(ctx context.Context, name string, id int64, decide func(tx *txn, snap referral.Snapshot, now time.Time) (referral.Change, error)) (referral.Request, error) {
 	var r referral.Request
-	err := s.tx(ctx, func(tx *sql.Tx, now time.Time) error {
+	err := s.tx(ctx, func(tx *txn, now time.Time) error {
 		loaded, err := getRequest(ctx, tx, id)
 		if err != nil {
 			return err
@@ -301,14 +296,14 @@ func (s *Store) studentEvent(ctx context.Context, name string, id int64, decide 
 
 // RecordOutcome stores what came of a referral and tells the referrer.
 func (s *Store) RecordOutcome(ctx context.Context, studentID string, id int64, o referral.Outcome) (referral.Request, error) {
-	return s.studentEvent(ctx, "record outcome", id, func(_ *sql.Tx, snap referral.Snapshot, now time.Time) (referral.Change, error) {
+	return s.studentEvent(ctx, "record outcome", id, func(_ *txn, snap referral.Snapshot, now time.Time) (referral.Change, error) {
 		return referral.RecordOutcome(snap, studentID, o, now)
 	})
 }
 
 // FollowUpNoNews records a "No news yet" answer; the next follow-up stays.
 func (s *Store) FollowUpNoNews(ctx context.Context, studentID string, id int64) (referral.Request, error) {
-	return s.studentEvent(ctx, "no news", id, func(_ *sql.Tx, snap referral.Snapshot, now time.Time) (referral.Change, error) {
+	return s.studentEvent(ctx, "no news", id, func(_ *txn, snap referral.Snapshot, now time.Time) (referral.Change, error) {
 		return referral.NoNews(snap, studentID, now)
 	})
 }
@@ -316,7 +311,7 @@ func (s *Store) FollowUpNoNews(ctx context.Context, studentID string, id int64) 
 // KeepInMind asks the referrer of a rejected application to remember the
 // student for future openings, once.
 func (s *Store) KeepInMind(ctx context.Context, studentID string, id int64) (referral.Request, error) {
-	return s.studentEvent(ctx, "keep in mind", id, func(tx *sql.Tx, snap referral.Snapshot, now time.Time) (referral.Change, error) {
+	return s.studentEvent(ctx, "keep in mind", id, func(tx *txn, snap referral.Snapshot, now time.Time) (referral.Change, error) {
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM events WHERE request_id = ? AND kind = 'keep_in_mind'`, id).Scan(&n); err != nil {
 			return referral.Change{}, err

@@ -73,7 +73,7 @@ func (e *stepError) Error() string { return e.err.Error() }
 // runStepBatch runs up to max due steps in one transaction; those in
 // failed are postponed instead. ran of the tried steps ran.
 func (s *Store) runStepBatch(ctx context.Context, max int, failed map[int64]error) (ran, tried int, err error) {
-	err = s.tx(ctx, func(tx *sql.Tx, now time.Time) error {
+	err = s.tx(ctx, func(tx *txn, now time.Time) error {
 		ran, tried = 0, 0
 		var steps []referral.Step
 		err := eachRow(ctx, tx, dueStepsQuery, []any{ms(now), max}, func(rows *sql.Rows) error {
@@ -95,7 +95,7 @@ func (s *Store) runStepBatch(ctx context.Context, max int, failed map[int64]erro
 			if cause, ok := failed[st.ID]; ok {
 				// Pushed back so the rest of the queue runs.
 				if _, err := tx.ExecContext(ctx, `UPDATE steps SET attempts = attempts + 1, last_error = ?,
-					due_at = ? + (60000 << MIN(attempts, 10)) WHERE id = ?`, cause.Error(), now.UnixMilli(), st.ID); err != nil {
+					due_at = ? + (60000 << CASE WHEN attempts < 10 THEN attempts ELSE 10 END) WHERE id = ?`, cause.Error(), now.UnixMilli(), st.ID); err != nil {
 					return err
 				}
 				continue
@@ -118,7 +118,7 @@ func (s *Store) runStepBatch(ctx context.Context, max int, failed map[int64]erro
 
 // runStep runs one step of a batch and marks it done. A step an earlier
 // one in the batch ended or moved to later is left alone.
-func (s *Store) runStep(ctx context.Context, tx *sql.Tx, now time.Time, st referral.Step) (bool, error) {
+func (s *Store) runStep(ctx context.Context, tx *txn, now time.Time, st referral.Step) (bool, error) {
 	var due int64
 	err := tx.QueryRowContext(ctx, `SELECT due_at FROM steps WHERE id = ? AND done_at IS NULL`, st.ID).Scan(&due)
 	if errors.Is(err, sql.ErrNoRows) || err == nil && due > now.UnixMilli() {
@@ -136,7 +136,7 @@ func (s *Store) runStep(ctx context.Context, tx *sql.Tx, now time.Time, st refer
 
 // applyStep loads the step's subject as its rule says, asks the rule, and
 // applies the change.
-func (s *Store) applyStep(ctx context.Context, tx *sql.Tx, now time.Time, st referral.Step) error {
+func (s *Store) applyStep(ctx context.Context, tx *txn, now time.Time, st referral.Step) error {
 	rule, ok := referral.RuleFor(st.Kind)
 	if !ok {
 		return fmt.Errorf("unknown step kind %q", st.Kind)
@@ -167,7 +167,7 @@ func (s *Store) applyStep(ctx context.Context, tx *sql.Tx, now time.Time, st ref
 // than the retention ago, and old drafts. It returns how many it erased.
 func (s *Store) EraseOldTexts(ctx context.Context) (int64, error) {
 	var n int64
-	err := s.tx(ctx, func(tx *sql.Tx, now time.Time) error {
+	err := s.tx(ctx, func(tx *txn, now time.Time) error {
 		cutoff := ms(now.Add(-s.policy.Retention))
 		res, err := tx.ExecContext(ctx, `UPDATE requests SET job_url = '', intro = '', resume_url = '', note = '', erased_at = ?
 			WHERE erased_at IS NULL AND state IN ('closed', 'withdrawn', 'expired') AND updated_at < ?`, ms(now), cutoff)

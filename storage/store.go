@@ -1,6 +1,8 @@
-// Package storage keeps referralbot's state in SQLite: one writer
-// connection with IMMEDIATE transactions, a read-only pool for queries, and
-// one transaction per exported method. Each method that changes state
+// Package storage keeps referralbot's state in SQLite (one writer
+// connection with IMMEDIATE transactions, a read-only pool for queries) or
+// PostgreSQL (one pool, SERIALIZABLE write transactions retried on
+// conflict, shared by any number of replicas), with one transaction per
+// exported method and the same queries on both (dialect.go). Each method that changes state
 // loads what the rule needs, asks package referral to decide, and applies
 // the returned referral.Change (apply.go); the rules live in referral.
 package storage
@@ -15,12 +17,13 @@ import (
 	"os"
 	"time"
 
-	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	_ "github.com/mattn/go-sqlite3"    // registers the "sqlite3" driver
 
 	"github.com/referralbot/referralbot/referral"
 )
 
-//go:embed migrations/*.sql
+//go:embed migrations/*.sql migrations_postgres/*.sql
 var migrationFiles embed.FS
 
 // Options are the store's settings, fixed at Open.
@@ -38,17 +41,30 @@ type Options struct {
 	OnUnavailable func(error)
 }
 
-// Store is the SQLite store.
+// Store is the store on SQLite or PostgreSQL.
 type Store struct {
+	d *dialect
+
 	policy referral.Policy
 	now    func() time.Time
 	loc    *time.Location
 
 	onUnavailable func(error)
 
-	path  string
-	write *sql.DB
-	read  *sql.DB
+	path  string // the SQLite file, or the PostgreSQL URL without its password
+	write *pool  // SQLite: the one writer connection; PostgreSQL: the pool
+	read  *pool  // SQLite: read-only connections; PostgreSQL: the same pool
+}
+
+func newStore(d *dialect, path string, opts Options) *Store {
+	s := &Store{d: d, path: path, policy: opts.Policy, now: opts.Now, loc: opts.Location, onUnavailable: opts.OnUnavailable}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.loc == nil {
+		s.loc = time.UTC
+	}
+	return s
 }
 
 // Open opens (creating with mode 0600 if needed) the database at path and
@@ -72,13 +88,8 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	}
 	w.SetMaxOpenConns(1)
 	w.SetConnMaxIdleTime(0)
-	s := &Store{path: path, write: w, policy: opts.Policy, now: opts.Now, loc: opts.Location, onUnavailable: opts.OnUnavailable}
-	if s.now == nil {
-		s.now = time.Now
-	}
-	if s.loc == nil {
-		s.loc = time.UTC
-	}
+	s := newStore(sqliteDialect, path, opts)
+	s.write = &pool{db: w, d: s.d}
 	if err := s.migrate(ctx); err != nil {
 		w.Close()
 		return nil, err
@@ -89,12 +100,63 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
 	r.SetMaxOpenConns(4)
-	s.read = r
+	s.read = &pool{db: r, d: s.d}
 	return s, nil
 }
 
+// OpenPostgres connects to the PostgreSQL database at url (postgres://...)
+// and applies pending migrations, under a lock so that replicas starting
+// at once migrate once. Tables go in the first schema of the URL's
+// search_path, public by default.
+func OpenPostgres(ctx context.Context, dsn string, opts Options) (*Store, error) {
+	if dsn == "" {
+		return nil, errors.New("open database: empty url")
+	}
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	db.SetMaxOpenConns(16)
+	db.SetMaxIdleConns(4)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	s := newStore(postgresDialect, RedactURL(dsn), opts)
+	s.write = &pool{db: db, d: s.d}
+	s.read = s.write
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open database %s: %w", s.path, err)
+	}
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// RedactURL is a database URL fit for messages and logs: without its
+// password.
+func RedactURL(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "the postgres database"
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}
+
+// Postgres reports whether the store is on PostgreSQL.
+func (s *Store) Postgres() bool { return s.d.postgres }
+
+// ErrNotSQLite is returned by what only a SQLite store can do.
+var ErrNotSQLite = errors.New("only a SQLite database can do this")
+
 // Close closes both pools.
 func (s *Store) Close() error {
+	if s.read == s.write {
+		return s.write.Close()
+	}
 	return errors.Join(s.read.Close(), s.write.Close())
 }
 
@@ -105,8 +167,12 @@ func (s *Store) Ping(ctx context.Context) error {
 }
 
 // Backup writes a consistent copy of the live database to out, which must
-// not exist yet.
+// not exist yet. A PostgreSQL database is backed up with pg_dump instead
+// (ErrNotSQLite).
 func (s *Store) Backup(ctx context.Context, out string) error {
+	if s.d.postgres {
+		return fmt.Errorf("backup: %w: a PostgreSQL database is backed up with pg_dump", ErrNotSQLite)
+	}
 	if _, err := os.Stat(out); err == nil {
 		return fmt.Errorf("backup: %s already exists; choose a new file name", out)
 	}
@@ -120,9 +186,19 @@ func (s *Store) Backup(ctx context.Context, out string) error {
 // failed with referral.ErrUnavailable. It commits one transaction that adds
 // a row needing more pages than the free list holds, so the file must grow
 // as real writes may have to, and removes it again: it fails where they
-// fail and leaves nothing behind.
+// fail and leaves nothing behind. On PostgreSQL, which has no file to
+// grow, it commits a trivial write the same way.
 func (s *Store) ProbeWrite(ctx context.Context) error {
-	return s.tx(ctx, func(tx *sql.Tx, _ time.Time) error {
+	if s.d.postgres {
+		return s.tx(ctx, func(tx *txn, _ time.Time) error {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (-1, 'probe', 0)`); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(ctx, `DELETE FROM schema_migrations WHERE version = -1`)
+			return err
+		})
+	}
+	return s.tx(ctx, func(tx *txn, _ time.Time) error {
 		var pageSize, free int64
 		if err := tx.QueryRowContext(ctx, `SELECT page_size, freelist_count FROM pragma_page_size, pragma_freelist_count`).Scan(&pageSize, &free); err != nil {
 			return err
@@ -145,6 +221,9 @@ func (s *Store) ProbeWrite(ctx context.Context) error {
 // size on the writer connection (PRAGMA max_page_count), so every write
 // that needs a new page fails with SQLITE_FULL. full=false lifts the cap.
 func (s *Store) SimulateFullDisk(ctx context.Context, full bool) error {
+	if s.d.postgres {
+		return fmt.Errorf("simulate full disk: %w", ErrNotSQLite)
+	}
 	if !full {
 		_, err := s.write.ExecContext(ctx, `PRAGMA max_page_count = 4294967294`)
 		return err

@@ -39,16 +39,13 @@ func openTest(t *testing.T) (*Store, *clock, string) {
 	return openTestIn(t, nil)
 }
 
-// openTestIn opens a test store whose digest weeks are in loc (nil: UTC).
+// openTestIn opens a test store whose digest weeks are in loc (nil: UTC),
+// on the backend of the forEachBackend subtest (else SQLite); the path is
+// the SQLite file, "" on PostgreSQL.
 func openTestIn(t *testing.T, loc *time.Location) (*Store, *clock, string) {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "test.db")
 	c := &clock{t: t0}
-	s, err := Open(context.Background(), path, Options{Policy: testPolicy(), Now: c.Now, Location: loc})
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s, path := openBackend(t, Options{Policy: testPolicy(), Now: c.Now, Location: loc})
 	return s, c, path
 }
 

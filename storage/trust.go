@@ -121,7 +121,7 @@ func (s *Store) RoleToCheck(ctx context.Context, guildID, userID string) (string
 // through the role (an admin approved them meanwhile, say).
 func (s *Store) WithdrawOfferRoleLost(ctx context.Context, offerID int64, leftServer bool) (bool, error) {
 	withdrawn := false
-	err := s.tx(ctx, func(tx *sql.Tx, now time.Time) error {
+	err := s.tx(ctx, func(tx *txn, now time.Time) error {
 		snap, err := offerSnapshot(ctx, tx, offerID)
 		if err != nil || snap.Offer == nil || snap.Offer.State != referral.OfferPending || snap.Offer.ReferrerID == "" {
 			return err
@@ -148,7 +148,7 @@ func (s *Store) WithdrawOfferRoleLost(ctx context.Context, offerID int64, leftSe
 // one transaction. Only the request's student may report, once per request.
 func (s *Store) ReportReferrer(ctx context.Context, requestID int64, studentID string) (referral.ReportResult, error) {
 	var out referral.ReportResult
-	err := s.tx(ctx, func(tx *sql.Tx, now time.Time) error {
+	err := s.tx(ctx, func(tx *txn, now time.Time) error {
 		r, err := getRequest(ctx, tx, requestID)
 		if err != nil {
 			return err
@@ -229,7 +229,7 @@ func (s *Store) RoleRegained(ctx context.Context, guildID, userID string, member
 		return false, fmt.Errorf("role regained: %w", err)
 	}
 	changed := false
-	err = s.tx(ctx, func(tx *sql.Tx, now time.Time) error {
+	err = s.tx(ctx, func(tx *txn, now time.Time) error {
 		ref, err := getReferrer(ctx, tx, guildID, userID)
 		if err != nil {
 			return err

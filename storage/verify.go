@@ -27,7 +27,7 @@ func (s *Store) StartVerification(ctx context.Context, in referral.VerifyStart) 
 		return t, fmt.Errorf("start verification: %w", err)
 	}
 	hash := referral.HashCode(salt, in.Code)
-	err := s.tx(ctx, func(tx *sql.Tx, now time.Time) error {
+	err := s.tx(ctx, func(tx *txn, now time.Time) error {
 		ref, err := getReferrer(ctx, tx, in.GuildID, in.UserID)
 		if err != nil {
 			return err
@@ -77,7 +77,7 @@ func (s *Store) StartVerification(ctx context.Context, in referral.VerifyStart) 
 // VerificationMailed records whether the mail with the code sent at sentAt
 // went out; failure is "" on success. A newer code is left alone.
 func (s *Store) VerificationMailed(ctx context.Context, id int64, sentAt time.Time, failure string) error {
-	err := s.tx(ctx, func(tx *sql.Tx, now time.Time) error {
+	err := s.tx(ctx, func(tx *txn, now time.Time) error {
 		state := "sent"
 		if failure != "" {
 			state = "failed"
@@ -146,7 +146,7 @@ func (s *Store) VerificationStatus(ctx context.Context, id int64, userID string)
 // mail failed, counts nothing.
 func (s *Store) CheckCode(ctx context.Context, id int64, userID, code string) (referral.VerifyResult, error) {
 	var out referral.VerifyResult
-	err := s.tx(ctx, func(tx *sql.Tx, now time.Time) error {
+	err := s.tx(ctx, func(tx *txn, now time.Time) error {
 		c, err := getCode(ctx, tx, id, userID, now)
 		if err != nil {
 			return err

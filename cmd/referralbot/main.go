@@ -36,7 +36,7 @@ commands:
   run [-config FILE]              run the bot (default config.yaml); applies pending migrations first
   demo [-out DIR]                 play the whole flow against a built-in fake Discord; no token, no network
   check-config [-config FILE]     validate and print the effective config (token masked)
-  backup [-config FILE] OUT.db    write a consistent copy of the live database
+  backup [-config FILE] OUT.db    write a consistent copy of the live SQLite database (PostgreSQL: use pg_dump)
   migrate-status [-config FILE]   list applied and pending database migrations; applies none
   healthcheck [-config FILE]      exit 0 if the running bot's /healthz answers 200 (for Docker)
   version                         print the version, the commit and the Go version
@@ -116,8 +116,8 @@ func runBot(ctx context.Context, args []string, getenv func(string) string, stde
 		listen = "off"
 	}
 	logger.Info("referralbot starting", "version", build.Version, "revision", build.shortRevision(),
-		"database", cfg.Database.Path, "http", listen)
-	logPendingMigrations(ctx, logger, cfg.Database.Path)
+		"database", databaseName(cfg), "http", listen)
+	logPendingMigrations(ctx, logger, cfg)
 	b, err := bot.New(ctx, cfg, logger)
 	if err != nil {
 		return err
@@ -125,10 +125,27 @@ func runBot(ctx context.Context, args []string, getenv func(string) string, stde
 	return b.Run(ctx)
 }
 
+// databaseName is the configured database for messages: the PostgreSQL
+// URL without its password, or the SQLite file.
+func databaseName(cfg config.Config) string {
+	if cfg.Database.URL != "" {
+		return storage.RedactURL(cfg.Database.URL)
+	}
+	return cfg.Database.Path
+}
+
+// migrationStatus lists the configured database's migrations.
+func migrationStatus(ctx context.Context, cfg config.Config) ([]storage.Migration, error) {
+	if cfg.Database.URL != "" {
+		return storage.PostgresMigrationStatus(ctx, cfg.Database.URL)
+	}
+	return storage.MigrationStatus(ctx, cfg.Database.Path)
+}
+
 // logPendingMigrations says which migrations opening the database is about
-// to apply; storage.Open applies them (and refuses a newer schema).
-func logPendingMigrations(ctx context.Context, logger *slog.Logger, path string) {
-	ms, err := storage.MigrationStatus(ctx, path)
+// to apply; opening the store applies them (and refuses a newer schema).
+func logPendingMigrations(ctx context.Context, logger *slog.Logger, cfg config.Config) {
+	ms, err := migrationStatus(ctx, cfg)
 	if err != nil {
 		return // Open reports the problem
 	}
@@ -139,7 +156,7 @@ func logPendingMigrations(ctx context.Context, logger *slog.Logger, path string)
 		}
 	}
 	if len(pending) > 0 {
-		logger.Info("applying database migrations", "database", path, "pending", strings.Join(pending, ","))
+		logger.Info("applying database migrations", "database", databaseName(cfg), "pending", strings.Join(pending, ","))
 	}
 }
 
@@ -162,6 +179,10 @@ func backup(ctx context.Context, args []string, getenv func(string) string, stdo
 	}
 	if len(rest) != 1 {
 		return errors.New("backup: give exactly one output file, e.g. referralbot backup -config config.yaml backup.db")
+	}
+	if cfg.Database.URL != "" {
+		return fmt.Errorf("backup: database.url is a PostgreSQL database (%s): back it up with pg_dump, e.g. pg_dump -Fc -f referralbot.dump \"$DATABASE_URL\"; backup copies only a SQLite database.path",
+			storage.RedactURL(cfg.Database.URL))
 	}
 	store, err := storage.Open(ctx, cfg.Database.Path, storage.Options{})
 	if err != nil {

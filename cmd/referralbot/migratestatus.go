@@ -12,7 +12,7 @@ import (
 	"github.com/referralbot/referralbot/storage"
 )
 
-// migrateStatus shows which migrations database.path has and which the next
+// migrateStatus shows which migrations database.path (or database.url) has and which the next
 // start would apply, without applying any.
 func migrateStatus(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cfg, rest, err := configFlags("migrate-status", args, tokenOptional(getenv), stderr)
@@ -22,8 +22,8 @@ func migrateStatus(ctx context.Context, args []string, getenv func(string) strin
 	if len(rest) != 0 {
 		return fmt.Errorf("migrate-status: unexpected argument %q; the only flag is -config FILE", rest[0])
 	}
-	path := cfg.Database.Path
-	ms, err := storage.MigrationStatus(ctx, path)
+	path := databaseName(cfg)
+	ms, err := migrationStatus(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -43,9 +43,9 @@ func migrateStatus(ctx context.Context, args []string, getenv func(string) strin
 			known = max(known, m.Version)
 		}
 	}
-	_, statErr := os.Stat(path)
+	_, statErr := os.Stat(cfg.Database.Path)
 	switch {
-	case errors.Is(statErr, fs.ErrNotExist):
+	case cfg.Database.URL == "" && errors.Is(statErr, fs.ErrNotExist):
 		fmt.Fprintf(stdout, "database %s: does not exist yet (this referralbot has migrations up to version %d)\n", path, known)
 	case schema == 0:
 		fmt.Fprintf(stdout, "database %s: no migrations applied yet (this referralbot has migrations up to version %d)\n", path, known)
@@ -70,6 +70,8 @@ func migrateStatus(ctx context.Context, args []string, getenv func(string) strin
 		return &storage.SchemaTooNewError{Path: path, Database: schema, Binary: known}
 	case pending > 0 && schema == 0:
 		fmt.Fprintf(stdout, "%d pending: the first `referralbot run` applies them\n", pending)
+	case pending > 0 && cfg.Database.URL != "":
+		fmt.Fprintf(stdout, "%d pending: `referralbot run` applies them when it starts (one replica does, the others wait); take a backup first: pg_dump -Fc -f before-upgrade.dump \"$DATABASE_URL\"\n", pending)
 	case pending > 0:
 		fmt.Fprintf(stdout, "%d pending: `referralbot run` applies them when it starts; take a backup first: referralbot backup -config FILE before-upgrade.db\n", pending)
 	default:
