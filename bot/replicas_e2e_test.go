@@ -460,14 +460,22 @@ func checkReplicaRun(t *testing.T, tr *crashTraffic, store *replicaDB, rs []*rep
 	if n := store.count(t, `SELECT COUNT(*) FROM outbox WHERE failed_at IS NOT NULL`); n > 0 {
 		t.Errorf("%d messages undeliverable; want 0", n)
 	}
+	// A message POSTed again (same nonce) is answered with the first one;
+	// with no kill between, it means two replicas sent the same row.
+	resent := -delivered
+	for _, r := range tr.dc.Requests() {
+		if r.Match("POST", "/channels/*/messages") && r.Status == 200 {
+			resent++
+		}
+	}
 	kills := 0
 	for _, r := range rs {
 		kills += len(r.ups) - 1
 	}
 	return fmt.Sprintf("%d kills; %d interactions sent, %d answered (%d after a refused endpoint), %d lost with a killed replica, %d while none was up; "+
-		"%d requests confirmed (%d in the database); %d messages delivered once each (%d digests); %d steps run",
+		"%d requests confirmed (%d in the database); %d messages delivered once each (%d digests), %d resends answered by nonce; %d steps run",
 		kills, len(tr.sent), answered, failedOver, lostInKill, allDown, len(tr.created), store.count(t, `SELECT COUNT(*) FROM requests`),
-		delivered, len(digests), store.count(t, `SELECT COUNT(*) FROM steps WHERE done_at IS NOT NULL`))
+		delivered, len(digests), resent, store.count(t, `SELECT COUNT(*) FROM steps WHERE done_at IS NOT NULL`))
 }
 
 // killedWithin reports whether r was up at from and killed by to.

@@ -12,6 +12,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -152,6 +153,19 @@ func (s *Server) nextEndpointLocked() string {
 	return url
 }
 
+// untriedEndpointLocked is the first endpoint from the current turn on
+// that is not in tried (other deliveries move the turn meanwhile), or ""
+// when every one was tried.
+func (s *Server) untriedEndpointLocked(tried []string) string {
+	for range s.endpoints {
+		url := s.nextEndpointLocked()
+		if !slices.Contains(tried, url) {
+			return url
+		}
+	}
+	return ""
+}
+
 // prepareDeliveryLocked picks the next endpoint and signs rec's payload.
 func (s *Server) prepareDeliveryLocked(rec *interactionRec) *httpDelivery {
 	body, err := json.Marshal(rec.payload)
@@ -208,15 +222,15 @@ func (s *Server) deliver(d *httpDelivery) {
 		}
 	}()
 	status, ct, body, err := s.post(ctx, d.url, d.header, d.body)
-	for tried := 1; err != nil && connectionRefused(err); tried++ {
+	for err != nil && connectionRefused(err) {
 		s.mu.Lock()
-		if tried >= len(s.endpoints) {
+		next := s.untriedEndpointLocked(append(d.rec.refusals, d.url))
+		if next == "" {
 			s.mu.Unlock()
 			break // every endpoint refused: nobody is up to answer
 		}
 		d.rec.refusals = append(d.rec.refusals, d.url)
-		d.url = s.nextEndpointLocked()
-		d.rec.endpoint = d.url
+		d.url, d.rec.endpoint = next, next
 		s.mu.Unlock()
 		status, ct, body, err = s.post(ctx, d.url, d.header, d.body)
 	}

@@ -312,3 +312,37 @@ func TestHTTPInteractionsEveryEndpointRefused(t *testing.T) {
 		t.Errorf("Refusals = %q; want the first endpoint, then the second tried last", tm.Refusals)
 	}
 }
+
+// Deliveries at once move the turn under each other; a failover still
+// tries each endpoint once and reaches a live one.
+func TestHTTPInteractionsFailOverUnderConcurrency(t *testing.T) {
+	s := httpWorld(t)
+	_, urlA := newBotEndpoint(t, s, reply("from a"))
+	s.SetInteractionEndpoints(deadEndpoint(t), urlA, deadEndpoint(t))
+	var wg sync.WaitGroup
+	ins := make([]*Interaction, 30)
+	errs := make([]error, len(ins))
+	for i := range ins {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			in, err := s.RunCommand(ctxT(t), Command{GuildID: guildID, UserID: aliceID, Name: "referral", Subcommand: "withdraw",
+				Options: []Option{{Name: "request", Value: 7}}})
+			if err == nil {
+				_, err = in.Response(ctxT(t))
+			}
+			ins[i], errs[i] = in, err
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("interaction %d with two of three endpoints down: %v; want it answered by the live one", i, err)
+		}
+	}
+	for i, tm := range s.Timings(ins) {
+		if tm.Endpoint != urlA || len(tm.Refusals) > 2 || (len(tm.Refusals) == 2 && tm.Refusals[0] == tm.Refusals[1]) {
+			t.Errorf("Timings()[%d] = endpoint %q after refusals %q; want the live endpoint, each dead one tried at most once", i, tm.Endpoint, tm.Refusals)
+		}
+	}
+}
