@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -178,7 +179,7 @@ func runLoad(ctx context.Context, o options, stdout, stderr io.Writer) (*report,
 			}
 			if o.http() {
 				endpoint := "http://" + listen + "/interactions"
-				if err := bareFake.CheckInteractionsEndpoint(ctx, endpoint); err != nil {
+				if err := waitEndpoint(ctx, bareFake, endpoint, bareProc); err != nil {
 					return nil, fmt.Errorf("bare bot %d: %w", i+1, err)
 				}
 				bareEndpoints = append(bareEndpoints, endpoint)
@@ -239,6 +240,25 @@ func runLoad(ctx context.Context, o options, stdout, stderr io.Writer) (*report,
 	fmt.Fprintf(stdout, "bot 3 s after the load: RSS %s, high-water %s, heap in use %s (idle before: RSS %s)\n",
 		mb(after.mem.rss), mb(after.mem.hwm), mb(int64(after.heap)), mb(idle.mem.rss))
 	return rep, nil
+}
+
+// waitEndpoint waits until the child's interactions endpoint passes the
+// Developer Portal's check (it listens a moment after it starts).
+func waitEndpoint(ctx context.Context, dc *discordtest.Server, endpoint string, c *child) error {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	for {
+		err := dc.CheckInteractionsEndpoint(ctx, endpoint)
+		if err == nil {
+			return nil
+		}
+		if exited := c.exited(); exited != nil {
+			return exited
+		}
+		if perr := pause(ctx, 50*time.Millisecond); perr != nil {
+			return errors.Join(err, perr)
+		}
+	}
 }
 
 // waitReady waits for the child to register its commands in the guild.
