@@ -659,74 +659,76 @@ func randomWindow(r *rand.Rand, lo, hi int64) (int64, int64) {
 }
 
 func TestAggregatesMatchRecountOnRandomHistories(t *testing.T) {
-	ctx := context.Background()
-	seen := map[string]bool{}
-	for seed := range uint64(6) {
-		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
-			h := newHistory(t, seed)
-			start := h.clk.Now()
-			for checkpoint := range 3 {
-				for range 120 {
-					h.step()
-				}
-				when := fmt.Sprintf("checkpoint %d at %v", checkpoint, h.clk.Now())
-				checkAggregates(t, h.s, when)
+	forEachBackend(t, func(t *testing.T) {
+		ctx := context.Background()
+		seen := map[string]bool{}
+		for seed := range uint64(6) {
+			t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
+				h := newHistory(t, seed)
+				start := h.clk.Now()
+				for checkpoint := range 3 {
+					for range 120 {
+						h.step()
+					}
+					when := fmt.Sprintf("checkpoint %d at %v", checkpoint, h.clk.Now())
+					checkAggregates(t, h.s, when)
 
-				lo, hi := start.Add(-24*time.Hour).UnixMilli(), h.clk.Now().Add(24*time.Hour).UnixMilli()
-				events := allEvents(t, h.s.read)
-				for range 25 {
-					g := pick(h.rnd, historyGuilds)
-					from, to := randomWindow(h.rnd, lo, hi)
-					got, err := windowCounts(ctx, h.s.read, g, from, to)
-					if err != nil {
-						t.Fatal(err)
-					}
-					maps.DeleteFunc(got, func(_ string, n int) bool { return n == 0 })
-					if want := recountWindow(events, g, from, to); !maps.Equal(got, want) {
-						t.Errorf("%s: windowCounts(%s, %d, %d) = %v; want %v", when, g, from, to, got, want)
-					}
-				}
-				nows := []time.Time{h.clk.Now(), time.UnixMilli(lo + h.rnd.Int64N(hi-lo)).UTC(), start.Add(-time.Hour)}
-				for _, now := range nows {
-					for _, g := range historyGuilds {
-						d, err := h.s.digest(ctx, h.s.read, g, now)
+					lo, hi := start.Add(-24*time.Hour).UnixMilli(), h.clk.Now().Add(24*time.Hour).UnixMilli()
+					events := allEvents(t, h.s.read)
+					for range 25 {
+						g := pick(h.rnd, historyGuilds)
+						from, to := randomWindow(h.rnd, lo, hi)
+						got, err := windowCounts(ctx, h.s.read, g, from, to)
 						if err != nil {
 							t.Fatal(err)
 						}
-						if want := recountDigest(t, h.s, g, now); !reflect.DeepEqual(d, want) {
-							t.Errorf("%s: digest(%s, %v) =\n%+v\nwant (recounted)\n%+v", when, g, now, d, want)
+						maps.DeleteFunc(got, func(_ string, n int) bool { return n == 0 })
+						if want := recountWindow(events, g, from, to); !maps.Equal(got, want) {
+							t.Errorf("%s: windowCounts(%s, %d, %d) = %v; want %v", when, g, from, to, got, want)
+						}
+					}
+					nows := []time.Time{h.clk.Now(), time.UnixMilli(lo + h.rnd.Int64N(hi-lo)).UTC(), start.Add(-time.Hour)}
+					for _, now := range nows {
+						for _, g := range historyGuilds {
+							d, err := h.s.digest(ctx, h.s.read, g, now)
+							if err != nil {
+								t.Fatal(err)
+							}
+							if want := recountDigest(t, h.s, g, now); !reflect.DeepEqual(d, want) {
+								t.Errorf("%s: digest(%s, %v) =\n%+v\nwant (recounted)\n%+v", when, g, now, d, want)
+							}
+						}
+					}
+					for _, g := range historyGuilds {
+						st, err := h.s.Stats(ctx, g, h.clk.Now())
+						if err != nil {
+							t.Fatal(err)
+						}
+						if want := recountStats(t, h.s, g, h.clk.Now()); !reflect.DeepEqual(st, want) {
+							t.Errorf("%s: Stats(%s) =\n%+v\nwant (recounted)\n%+v", when, g, st, want)
 						}
 					}
 				}
-				for _, g := range historyGuilds {
-					st, err := h.s.Stats(ctx, g, h.clk.Now())
-					if err != nil {
-						t.Fatal(err)
-					}
-					if want := recountStats(t, h.s, g, h.clk.Now()); !reflect.DeepEqual(st, want) {
-						t.Errorf("%s: Stats(%s) =\n%+v\nwant (recounted)\n%+v", when, g, st, want)
-					}
+				for _, e := range allEvents(t, h.s.read) {
+					seen[e.what()] = true
 				}
-			}
-			for _, e := range allEvents(t, h.s.read) {
-				seen[e.what()] = true
-			}
-			seen["undeliverable"] = seen["undeliverable"] || count(t, h.s, `SELECT COUNT(*) FROM undeliverable_counts WHERE n > 0`) > 0
-			seen["referrer left"] = seen["referrer left"] || count(t, h.s, `SELECT COUNT(*) FROM referrer_counts WHERE n = 0`) > 0
-			if err := h.s.RebuildAggregates(ctx); err != nil {
-				t.Fatal(err)
-			}
-			checkAggregates(t, h.s, "after RebuildAggregates")
-		})
-	}
-	// Together the histories went through every path the counts follow.
-	for _, what := range []string{"created", "offered", "accepted", "declined", "timed_out", "submitted", "outcome:screen",
-		"outcome:interview", "outcome:offer", "outcome:rejected", "withdrawn", "expired", "referrer_gone", "reported",
-		"follow_up", "unreachable", "undeliverable", "referrer left"} {
-		if !seen[what] {
-			t.Errorf("no random history has %s; want every path covered", what)
+				seen["undeliverable"] = seen["undeliverable"] || count(t, h.s, `SELECT COUNT(*) FROM undeliverable_counts WHERE n > 0`) > 0
+				seen["referrer left"] = seen["referrer left"] || count(t, h.s, `SELECT COUNT(*) FROM referrer_counts WHERE n = 0`) > 0
+				if err := h.s.RebuildAggregates(ctx); err != nil {
+					t.Fatal(err)
+				}
+				checkAggregates(t, h.s, "after RebuildAggregates")
+			})
 		}
-	}
+		// Together the histories went through every path the counts follow.
+		for _, what := range []string{"created", "offered", "accepted", "declined", "timed_out", "submitted", "outcome:screen",
+			"outcome:interview", "outcome:offer", "outcome:rejected", "withdrawn", "expired", "referrer_gone", "reported",
+			"follow_up", "unreachable", "undeliverable", "referrer left"} {
+			if !seen[what] {
+				t.Errorf("no random history has %s; want every path covered", what)
+			}
+		}
+	})
 }
 
 // schema3Copy writes a database at path as a bot from before migration
@@ -787,7 +789,7 @@ func schema3Copy(t *testing.T, path, src string) {
 
 // Migration 0004 on a database with history counts what the bot would
 // have counted, and RebuildAggregates recounts the same.
-func TestMigration0004BackfillEqualsRebuild(t *testing.T) {
+func TestMigration0004BackfillEqualsRebuildSQLite(t *testing.T) {
 	ctx := context.Background()
 	h := newHistory(t, 42)
 	for range 300 {

@@ -96,7 +96,7 @@ func (s *Store) apply(ctx context.Context, tx *txn, now time.Time, c referral.Ch
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO decline_reasons (guild_id, reason, n) SELECT guild_id, ?, 1 FROM offers WHERE id = ?
-			ON CONFLICT (guild_id, reason) DO UPDATE SET n = n + 1`, o.Reason, o.OfferID); err != nil {
+			ON CONFLICT (guild_id, reason) DO UPDATE SET n = decline_reasons.n + 1`, o.Reason, o.OfferID); err != nil {
 			return err
 		}
 	}

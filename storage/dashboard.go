@@ -61,7 +61,7 @@ const (
 			(SELECT COUNT(*) FROM referrer_companies c JOIN referrers rf ON rf.id = c.referrer_id
 				WHERE c.company_key = q.company_key AND rf.guild_id = q.guild_id AND rf.status = 'active')
 		FROM requests q WHERE q.guild_id = ? AND q.state = 'waiting'
-		GROUP BY q.company_key ORDER BY COUNT(*) DESC, MIN(q.created_at), MIN(q.company_name)`
+		GROUP BY q.guild_id, q.company_key ORDER BY COUNT(*) DESC, MIN(q.created_at), MIN(q.company_name)`
 
 	// qDashReferrers is every referrer's profile, load and open reports.
 	qDashReferrers = `SELECT rf.user_id, rf.status, rf.pause_reason, rf.paused_until, rf.capacity, rf.verified_domain, rf.created_at,

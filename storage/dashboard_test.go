@@ -14,7 +14,7 @@ import (
 	"github.com/referralbot/referralbot/referral"
 )
 
-func TestDashboardKeyMadeOnceAndKept(t *testing.T) {
+func TestDashboardKeyMadeOnceAndKeptSQLite(t *testing.T) {
 	s, _, path := openTest(t)
 	ctx := context.Background()
 	// Two first uses at once agree on one key.
@@ -118,113 +118,117 @@ func pendingOfferID(t *testing.T, s *Store, requestID int64) int64 {
 }
 
 func TestDashboardFromSeededDatabase(t *testing.T) {
-	s, _, who := seedDashboard(t)
-	ctx := context.Background()
-	now := nov(16, 9)
-	d, err := s.Dashboard(ctx, "g1", dashboard.Last4Weeks, now)
-	if err != nil {
-		t.Fatalf("Dashboard: %v", err)
-	}
-	if want := nov(16, 9).AddDate(0, 0, -28); !d.From.Equal(want) || !d.To.Equal(now) {
-		t.Errorf("period = %v to %v; want %v to %v", d.From, d.To, want, now)
-	}
-	// r1 was offered twice (a decline, then an accept) and counts once;
-	// r2 was rejected after its referral; g2's request is not counted.
-	if want := (dashboard.Funnel{Requests: 5, Offered: 2, Accepted: 2, Submitted: 2, Screens: 1, Interviews: 1}); d.Funnel != want {
-		t.Errorf("funnel = %+v; want %+v", d.Funnel, want)
-	}
-	if want := (dashboard.Activity{NewRequests: 5, Matched: 2, Submitted: 2, Screens: 1, Interviews: 1}); d.Activity != want {
-		t.Errorf("activity = %+v; want %+v", d.Activity, want)
-	}
-	wantCompanies := []dashboard.CompanyFunnel{
-		{Company: "Stripe", Funnel: dashboard.Funnel{Requests: 2}},
-		{Company: "Amazon", Funnel: dashboard.Funnel{Requests: 1, Offered: 1, Accepted: 1, Submitted: 1, Screens: 1, Interviews: 1}},
-		{Company: "Apple", Funnel: dashboard.Funnel{Requests: 1, Offered: 1, Accepted: 1, Submitted: 1}},
-		{Company: "Meta", Funnel: dashboard.Funnel{Requests: 1}},
-	}
-	if !reflect.DeepEqual(d.Companies, wantCompanies) {
-		t.Errorf("companies = %+v; want %+v", d.Companies, wantCompanies)
-	}
-	if len(d.Weeks) != dashboard.Last4Weeks.ChartWeeks() {
-		t.Fatalf("chart has %d weeks; want %d", len(d.Weeks), dashboard.Last4Weeks.ChartWeeks())
-	}
-	last, prev := d.Weeks[len(d.Weeks)-1], d.Weeks[len(d.Weeks)-2]
-	if !last.From.Equal(nov(9, 9)) || !last.To.Equal(now) || !prev.From.Equal(nov(2, 9)) || !prev.To.Equal(nov(9, 9)) {
-		t.Errorf("last weeks = %v..%v, %v..%v; want the digest's windows ending at 16 and 9 Nov 09:00", prev.From, prev.To, last.From, last.To)
-	}
-	if want := (dashboard.Activity{NewRequests: 4, Matched: 1, Submitted: 1, Interviews: 1}); last.Activity != want {
-		t.Errorf("last week = %+v; want %+v", last.Activity, want)
-	}
-	if want := (dashboard.Activity{NewRequests: 1, Matched: 1, Submitted: 1, Screens: 1}); prev.Activity != want {
-		t.Errorf("week before = %+v; want %+v", prev.Activity, want)
-	}
-	// Accepts after 4 h and 1 h; first outcomes 48 h and 24 h after submission.
-	if d.MedianAccept != 150*time.Minute || d.Accepts != 2 {
-		t.Errorf("median accept = %v over %d; want 2h30m over 2", d.MedianAccept, d.Accepts)
-	}
-	if d.MedianOutcome != 36*time.Hour || d.Outcomes != 2 {
-		t.Errorf("median first outcome = %v over %d; want 36h over 2", d.MedianOutcome, d.Outcomes)
-	}
-	wantWaiting := []dashboard.Waiting{{Company: "Stripe", Requests: 2, Since: nov(12, 10)}, {Company: "Meta", Requests: 1, Since: nov(11, 10)}}
-	if !reflect.DeepEqual(d.Waiting, wantWaiting) {
-		t.Errorf("waiting = %+v; want %+v", d.Waiting, wantWaiting)
-	}
+	forEachBackend(t, func(t *testing.T) {
+		s, _, who := seedDashboard(t)
+		ctx := context.Background()
+		now := nov(16, 9)
+		d, err := s.Dashboard(ctx, "g1", dashboard.Last4Weeks, now)
+		if err != nil {
+			t.Fatalf("Dashboard: %v", err)
+		}
+		if want := nov(16, 9).AddDate(0, 0, -28); !d.From.Equal(want) || !d.To.Equal(now) {
+			t.Errorf("period = %v to %v; want %v to %v", d.From, d.To, want, now)
+		}
+		// r1 was offered twice (a decline, then an accept) and counts once;
+		// r2 was rejected after its referral; g2's request is not counted.
+		if want := (dashboard.Funnel{Requests: 5, Offered: 2, Accepted: 2, Submitted: 2, Screens: 1, Interviews: 1}); d.Funnel != want {
+			t.Errorf("funnel = %+v; want %+v", d.Funnel, want)
+		}
+		if want := (dashboard.Activity{NewRequests: 5, Matched: 2, Submitted: 2, Screens: 1, Interviews: 1}); d.Activity != want {
+			t.Errorf("activity = %+v; want %+v", d.Activity, want)
+		}
+		wantCompanies := []dashboard.CompanyFunnel{
+			{Company: "Stripe", Funnel: dashboard.Funnel{Requests: 2}},
+			{Company: "Amazon", Funnel: dashboard.Funnel{Requests: 1, Offered: 1, Accepted: 1, Submitted: 1, Screens: 1, Interviews: 1}},
+			{Company: "Apple", Funnel: dashboard.Funnel{Requests: 1, Offered: 1, Accepted: 1, Submitted: 1}},
+			{Company: "Meta", Funnel: dashboard.Funnel{Requests: 1}},
+		}
+		if !reflect.DeepEqual(d.Companies, wantCompanies) {
+			t.Errorf("companies = %+v; want %+v", d.Companies, wantCompanies)
+		}
+		if len(d.Weeks) != dashboard.Last4Weeks.ChartWeeks() {
+			t.Fatalf("chart has %d weeks; want %d", len(d.Weeks), dashboard.Last4Weeks.ChartWeeks())
+		}
+		last, prev := d.Weeks[len(d.Weeks)-1], d.Weeks[len(d.Weeks)-2]
+		if !last.From.Equal(nov(9, 9)) || !last.To.Equal(now) || !prev.From.Equal(nov(2, 9)) || !prev.To.Equal(nov(9, 9)) {
+			t.Errorf("last weeks = %v..%v, %v..%v; want the digest's windows ending at 16 and 9 Nov 09:00", prev.From, prev.To, last.From, last.To)
+		}
+		if want := (dashboard.Activity{NewRequests: 4, Matched: 1, Submitted: 1, Interviews: 1}); last.Activity != want {
+			t.Errorf("last week = %+v; want %+v", last.Activity, want)
+		}
+		if want := (dashboard.Activity{NewRequests: 1, Matched: 1, Submitted: 1, Screens: 1}); prev.Activity != want {
+			t.Errorf("week before = %+v; want %+v", prev.Activity, want)
+		}
+		// Accepts after 4 h and 1 h; first outcomes 48 h and 24 h after submission.
+		if d.MedianAccept != 150*time.Minute || d.Accepts != 2 {
+			t.Errorf("median accept = %v over %d; want 2h30m over 2", d.MedianAccept, d.Accepts)
+		}
+		if d.MedianOutcome != 36*time.Hour || d.Outcomes != 2 {
+			t.Errorf("median first outcome = %v over %d; want 36h over 2", d.MedianOutcome, d.Outcomes)
+		}
+		wantWaiting := []dashboard.Waiting{{Company: "Stripe", Requests: 2, Since: nov(12, 10)}, {Company: "Meta", Requests: 1, Since: nov(11, 10)}}
+		if !reflect.DeepEqual(d.Waiting, wantWaiting) {
+			t.Errorf("waiting = %+v; want %+v", d.Waiting, wantWaiting)
+		}
 
-	// Reported first, then pending, then by work done.
-	wantReferrers := []dashboard.Referrer{
-		{UserID: "cy", Status: "paused", Reported: true, Capacity: 4, Used: 1, Asked: 1, Accepted: 1, Submitted: 1, LastActive: nov(10, 12), OpenReports: 1},
-		{UserID: "dee", Status: "pending", Capacity: 4, LastActive: nov(1, 12)},
-		{UserID: who["accepter"], Status: "active", Capacity: 4, Used: 1, Asked: 1, Accepted: 1, Submitted: 1, LastActive: nov(3, 10)},
-		{UserID: who["decliner"], Status: "active", Capacity: 4, Asked: 1, LastActive: nov(2, 12)},
-	}
-	if !reflect.DeepEqual(d.Referrers, wantReferrers) {
-		t.Errorf("referrers =\n%+v\nwant\n%+v", d.Referrers, wantReferrers)
-	}
+		// Reported first, then pending, then by work done.
+		wantReferrers := []dashboard.Referrer{
+			{UserID: "cy", Status: "paused", Reported: true, Capacity: 4, Used: 1, Asked: 1, Accepted: 1, Submitted: 1, LastActive: nov(10, 12), OpenReports: 1},
+			{UserID: "dee", Status: "pending", Capacity: 4, LastActive: nov(1, 12)},
+			{UserID: who["accepter"], Status: "active", Capacity: 4, Used: 1, Asked: 1, Accepted: 1, Submitted: 1, LastActive: nov(3, 10)},
+			{UserID: who["decliner"], Status: "active", Capacity: 4, Asked: 1, LastActive: nov(2, 12)},
+		}
+		if !reflect.DeepEqual(d.Referrers, wantReferrers) {
+			t.Errorf("referrers =\n%+v\nwant\n%+v", d.Referrers, wantReferrers)
+		}
+	})
 }
 
 func TestDashboardPeriods(t *testing.T) {
-	s, _, _ := seedDashboard(t)
-	ctx := context.Background()
-	later := nov(16, 9).AddDate(0, 0, 21) // 7 Dec: the last 4 weeks start 9 Nov 09:00
-	all := dashboard.Funnel{Requests: 5, Offered: 2, Accepted: 2, Submitted: 2, Screens: 1, Interviews: 1}
-	allActivity := dashboard.Activity{NewRequests: 5, Matched: 2, Submitted: 2, Screens: 1, Interviews: 1}
-	tests := []struct {
-		period   dashboard.Period
-		funnel   dashboard.Funnel
-		activity dashboard.Activity
-	}{
-		// r1 was made before 9 Nov, so its interview on 9 Nov counts as
-		// activity but not in the funnel of the period's requests.
-		{dashboard.Last4Weeks, dashboard.Funnel{Requests: 4, Offered: 1, Accepted: 1, Submitted: 1}, dashboard.Activity{NewRequests: 4, Matched: 1, Submitted: 1, Interviews: 1}},
-		{dashboard.Last12Weeks, all, allActivity},
-		{dashboard.AllTime, all, allActivity},
-	}
-	for _, tt := range tests {
-		d, err := s.Dashboard(ctx, "g1", tt.period, later)
-		if err != nil {
-			t.Fatalf("Dashboard(%s): %v", tt.period, err)
+	forEachBackend(t, func(t *testing.T) {
+		s, _, _ := seedDashboard(t)
+		ctx := context.Background()
+		later := nov(16, 9).AddDate(0, 0, 21) // 7 Dec: the last 4 weeks start 9 Nov 09:00
+		all := dashboard.Funnel{Requests: 5, Offered: 2, Accepted: 2, Submitted: 2, Screens: 1, Interviews: 1}
+		allActivity := dashboard.Activity{NewRequests: 5, Matched: 2, Submitted: 2, Screens: 1, Interviews: 1}
+		tests := []struct {
+			period   dashboard.Period
+			funnel   dashboard.Funnel
+			activity dashboard.Activity
+		}{
+			// r1 was made before 9 Nov, so its interview on 9 Nov counts as
+			// activity but not in the funnel of the period's requests.
+			{dashboard.Last4Weeks, dashboard.Funnel{Requests: 4, Offered: 1, Accepted: 1, Submitted: 1}, dashboard.Activity{NewRequests: 4, Matched: 1, Submitted: 1, Interviews: 1}},
+			{dashboard.Last12Weeks, all, allActivity},
+			{dashboard.AllTime, all, allActivity},
 		}
-		if d.Funnel != tt.funnel || d.Activity != tt.activity {
-			t.Errorf("Dashboard(%s) = funnel %+v, activity %+v; want %+v, %+v", tt.period, d.Funnel, d.Activity, tt.funnel, tt.activity)
-		}
-		if len(d.Weeks) != tt.period.ChartWeeks() {
-			t.Errorf("Dashboard(%s) chart has %d weeks; want %d", tt.period, len(d.Weeks), tt.period.ChartWeeks())
-		}
-		if n := tt.period.Weeks(); n > 0 {
-			var sum dashboard.Activity
-			for _, w := range d.Weeks[len(d.Weeks)-n:] {
-				sum = addActivity(sum, w.Activity)
+		for _, tt := range tests {
+			d, err := s.Dashboard(ctx, "g1", tt.period, later)
+			if err != nil {
+				t.Fatalf("Dashboard(%s): %v", tt.period, err)
 			}
-			if sum != d.Activity {
-				t.Errorf("Dashboard(%s): the chart's last %d weeks sum to %+v; want the activity %+v", tt.period, n, sum, d.Activity)
+			if d.Funnel != tt.funnel || d.Activity != tt.activity {
+				t.Errorf("Dashboard(%s) = funnel %+v, activity %+v; want %+v, %+v", tt.period, d.Funnel, d.Activity, tt.funnel, tt.activity)
+			}
+			if len(d.Weeks) != tt.period.ChartWeeks() {
+				t.Errorf("Dashboard(%s) chart has %d weeks; want %d", tt.period, len(d.Weeks), tt.period.ChartWeeks())
+			}
+			if n := tt.period.Weeks(); n > 0 {
+				var sum dashboard.Activity
+				for _, w := range d.Weeks[len(d.Weeks)-n:] {
+					sum = addActivity(sum, w.Activity)
+				}
+				if sum != d.Activity {
+					t.Errorf("Dashboard(%s): the chart's last %d weeks sum to %+v; want the activity %+v", tt.period, n, sum, d.Activity)
+				}
 			}
 		}
-	}
-	// A server with nothing shows zeros, not an error.
-	d, err := s.Dashboard(ctx, "g-empty", dashboard.AllTime, later)
-	if err != nil || d.Funnel != (dashboard.Funnel{}) || d.Activity != (dashboard.Activity{}) || len(d.Companies) != 0 || len(d.Referrers) != 0 || len(d.Weeks) != 52 {
-		t.Errorf("Dashboard(empty server) = %+v, %v; want zeros and 52 empty weeks", d, err)
-	}
+		// A server with nothing shows zeros, not an error.
+		d, err := s.Dashboard(ctx, "g-empty", dashboard.AllTime, later)
+		if err != nil || d.Funnel != (dashboard.Funnel{}) || d.Activity != (dashboard.Activity{}) || len(d.Companies) != 0 || len(d.Referrers) != 0 || len(d.Weeks) != 52 {
+			t.Errorf("Dashboard(empty server) = %+v, %v; want zeros and 52 empty weeks", d, err)
+		}
+	})
 }
 
 func addActivity(a, b dashboard.Activity) dashboard.Activity {
@@ -232,7 +236,7 @@ func addActivity(a, b dashboard.Activity) dashboard.Activity {
 		Screens: a.Screens + b.Screens, Interviews: a.Interviews + b.Interviews, Offers: a.Offers + b.Offers}
 }
 
-func TestDashboardQueriesUseIndexes(t *testing.T) {
+func TestDashboardQueriesUseIndexesSQLite(t *testing.T) {
 	s, _, _ := seedDashboard(t)
 	now, from := ms(nov(16, 9)), ms(nov(16, 9).AddDate(0, 0, -28))
 	tests := []struct {

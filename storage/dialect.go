@@ -28,10 +28,33 @@ var (
 // indexedBy is SQLite's index hint, which PostgreSQL's planner does without.
 var indexedBy = regexp.MustCompile(`(?i)\s+INDEXED BY\s+\w+`)
 
-// groupedSubquery is the end of a subquery in FROM that the outer query
-// groups: PostgreSQL before 16 wants it named, and SQLite's query plans
-// (checked by the plan tests) name it only while it has no name.
-var groupedSubquery = regexp.MustCompile(`\)(\s+GROUP BY)`)
+// fromSubquery opens a subquery in FROM. PostgreSQL before 16 wants each
+// named; the queries leave them unnamed, as SQLite's query plans (checked
+// by the plan tests) name them only then.
+var fromSubquery = regexp.MustCompile(`(?i)\bFROM\s*\(\s*SELECT\b`)
+
+// nameSubqueries names every unnamed subquery in FROM "subquery".
+func nameSubqueries(q string) string {
+	for _, loc := range fromSubquery.FindAllStringIndex(q, -1) {
+		open := strings.IndexByte(q[loc[0]:], '(') + loc[0]
+		depth := 0
+		for i := open; i < len(q); i++ {
+			if q[i] == '(' {
+				depth++
+			} else if q[i] == ')' {
+				if depth--; depth == 0 {
+					rest := strings.TrimLeft(q[i+1:], " \t\n")
+					if word := strings.ToUpper(strings.SplitN(rest, " ", 2)[0]); word == "" || word == "GROUP" || word == "WHERE" ||
+						word == "ORDER" || word == "LIMIT" || strings.HasPrefix(word, ")") {
+						return nameSubqueries(q[:i+1] + " AS subquery" + q[i+1:])
+					}
+					break
+				}
+			}
+		}
+	}
+	return q
+}
 
 // rebind spells query for the server: for PostgreSQL, ? becomes $1, $2, ...
 // and ?N becomes $N (outside string literals), index hints go, and
@@ -71,7 +94,7 @@ func (d *dialect) rebind(query string) string {
 		}
 	}
 	q := indexedBy.ReplaceAllString(b.String(), "")
-	q = groupedSubquery.ReplaceAllString(q, ") AS subquery$1")
+	q = nameSubqueries(q)
 	d.rebound.Store(query, q)
 	return q
 }

@@ -9,7 +9,7 @@ import (
 
 // Forget-me really forgets: once the log is checkpointed, the words the
 // student typed are nowhere in the database file, free pages included.
-func TestForgetLeavesNoBytesInTheFile(t *testing.T) {
+func TestForgetLeavesNoBytesInTheFileSQLite(t *testing.T) {
 	s, _, path := openTest(t)
 	ctx := context.Background()
 	join(t, s, "u-a", true)

@@ -66,7 +66,7 @@ func embedded(t *testing.T) []storage.Migration {
 	return ms
 }
 
-func TestOpenRefusesASchemaFromANewerBinary(t *testing.T) {
+func TestOpenRefusesASchemaFromANewerBinarySQLite(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "referralbot.db")
 	migrated(t, path)
 	ms := embedded(t)
@@ -95,7 +95,7 @@ func TestOpenRefusesASchemaFromANewerBinary(t *testing.T) {
 	}
 }
 
-func TestMigrationStatus(t *testing.T) {
+func TestMigrationStatusSQLite(t *testing.T) {
 	ms := embedded(t)
 	last := ms[len(ms)-1]
 	start := time.Now().Add(-time.Second)

@@ -39,8 +39,18 @@ type OutboxMessage struct {
 // first. A message whose payload no longer decodes (written by another
 // version, say) can never be sent: it is kept as undeliverable with the
 // reason instead of stalling every message queued behind it.
+//
+// Where replicas share the outbox (PostgreSQL) the messages returned are
+// claimed: their next attempt moves a lease ahead of the store's clock, so
+// no other replica takes them while this one sends and marks them. A
+// replica that dies before marking leaves them to the others once the
+// lease ends; the resend carries the same nonce. Nothing due stays one
+// index seek and no write.
 func (s *Store) DueOutbox(ctx context.Context, now time.Time, limit int) ([]OutboxMessage, error) {
-	out, bad, err := s.dueOutbox(ctx, now, limit)
+	out, bad, err := dueOutbox(ctx, s.read, now, limit, "")
+	if err == nil && len(out)+len(bad) > 0 && s.d.outboxLease() > 0 {
+		out, bad, err = s.claimOutbox(ctx, now, limit)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("due outbox: %w", err)
 	}
@@ -50,6 +60,28 @@ func (s *Store) DueOutbox(ctx context.Context, now time.Time, limit int) ([]Outb
 		}
 	}
 	return out, nil
+}
+
+// claimOutbox takes the due messages no other replica holds and leases
+// them, in one short transaction.
+func (s *Store) claimOutbox(ctx context.Context, now time.Time, limit int) (out []OutboxMessage, bad []badMessage, err error) {
+	err = s.tx(ctx, func(tx *txn, clock time.Time) error {
+		var err error
+		if out, bad, err = dueOutbox(ctx, tx, now, limit, tx.d.skipLocked()); err != nil {
+			return err
+		}
+		until := clock.Add(s.d.outboxLease()).UnixMilli()
+		for _, m := range out {
+			// Never earlier than it was: a caller looking ahead claims
+			// what is due by then without pulling it forward.
+			if _, err := tx.ExecContext(ctx, `UPDATE outbox SET next_attempt_at = CASE WHEN next_attempt_at > ?1 THEN next_attempt_at ELSE ?1 END
+				WHERE id = ?2`, until, m.ID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return out, bad, err
 }
 
 type badMessage struct {
@@ -62,8 +94,9 @@ type badMessage struct {
 const dueOutboxQuery = `SELECT id, guild_id, user_id, channel_id, payload, attempts, created_at FROM outbox
 	WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?`
 
-func (s *Store) dueOutbox(ctx context.Context, now time.Time, limit int) ([]OutboxMessage, []badMessage, error) {
-	rows, err := s.read.QueryContext(ctx, dueOutboxQuery, ms(now), limit)
+// dueOutbox reads the due messages; lock ends the query (a claim's row lock).
+func dueOutbox(ctx context.Context, q querier, now time.Time, limit int, lock string) ([]OutboxMessage, []badMessage, error) {
+	rows, err := q.QueryContext(ctx, dueOutboxQuery+lock, ms(now), limit)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -82,7 +82,7 @@ func formatMS(t time.Time) string { return strconv.FormatInt(t.UnixMilli(), 10) 
 // A generated database is one the store could have written: the same
 // queries the bot runs give consistent answers on it, and the lifecycle
 // goes on from it.
-func TestSeededDatabaseKeepsTheStoresInvariants(t *testing.T) {
+func TestSeededDatabaseKeepsTheStoresInvariantsSQLite(t *testing.T) {
 	s, clk, rep := openSeeded(t, SeedOptions{Requests: 2000, Referrers: 400, Companies: 40, Weeks: 30, Seed: 7})
 	ctx := context.Background()
 	now := clk.Now()
@@ -161,7 +161,7 @@ func TestSeededDatabaseKeepsTheStoresInvariants(t *testing.T) {
 
 // The queries run on every interaction, sweep and poll seek an index on a
 // generated database.
-func TestHotQueriesSeekIndexesOnGeneratedData(t *testing.T) {
+func TestHotQueriesSeekIndexesOnGeneratedDataSQLite(t *testing.T) {
 	s, _, _ := openSeeded(t, SeedOptions{Requests: 2000, Referrers: 400, Companies: 40, Weeks: 30, Seed: 3})
 	cases := []struct {
 		name, query string

@@ -24,7 +24,9 @@ const stepBatch = 100
 // together, so a crash neither loses a step nor repeats its effect. A step
 // that fails rolls its batch back; the batch runs again with that step
 // postponed (retried later with backoff), so one bad step neither stops
-// nor doubles the others. It returns how many steps ran.
+// nor doubles the others. Replicas sweeping at once on PostgreSQL each
+// take steps no other holds, so each step runs once. It returns how many
+// steps ran.
 func (s *Store) RunDueSteps(ctx context.Context, limit int) (int, error) {
 	var due bool
 	if err := s.read.QueryRowContext(ctx, anyDueStepQuery, ms(s.now().UTC())).Scan(&due); err != nil {
@@ -76,7 +78,10 @@ func (s *Store) runStepBatch(ctx context.Context, max int, failed map[int64]erro
 	err = s.tx(ctx, func(tx *txn, now time.Time) error {
 		ran, tried = 0, 0
 		var steps []referral.Step
-		err := eachRow(ctx, tx, dueStepsQuery, []any{ms(now), max}, func(rows *sql.Rows) error {
+		// Claimed: on PostgreSQL another replica's sweep skips the steps
+		// this transaction holds, and takes them if it rolls back (or
+		// its replica dies); done is recorded in this same transaction.
+		err := eachRow(ctx, tx, dueStepsQuery+tx.d.skipLocked(), []any{ms(now), max}, func(rows *sql.Rows) error {
 			var st referral.Step
 			var due int64
 			err := rows.Scan(&st.ID, &st.Kind, &st.SubjectID, &st.Seq, &due)
@@ -95,7 +100,7 @@ func (s *Store) runStepBatch(ctx context.Context, max int, failed map[int64]erro
 			if cause, ok := failed[st.ID]; ok {
 				// Pushed back so the rest of the queue runs.
 				if _, err := tx.ExecContext(ctx, `UPDATE steps SET attempts = attempts + 1, last_error = ?,
-					due_at = ? + (60000 << CASE WHEN attempts < 10 THEN attempts ELSE 10 END) WHERE id = ?`, cause.Error(), now.UnixMilli(), st.ID); err != nil {
+					due_at = CAST(? AS BIGINT) + (60000 << CASE WHEN attempts < 10 THEN attempts ELSE 10 END) WHERE id = ?`, cause.Error(), now.UnixMilli(), st.ID); err != nil {
 					return err
 				}
 				continue

@@ -106,7 +106,7 @@ func count(t *testing.T, s *Store, query string, args ...any) int {
 	return n
 }
 
-func TestOpenMigratesAndReopens(t *testing.T) {
+func TestOpenMigratesAndReopensSQLite(t *testing.T) {
 	s, _, path := openTest(t)
 	if n := count(t, s, `SELECT COUNT(*) FROM schema_migrations`); n < 1 {
 		t.Fatalf("schema_migrations has %d rows; want at least 1", n)
@@ -132,170 +132,180 @@ func TestOpenMigratesAndReopens(t *testing.T) {
 }
 
 func TestFullLifecycle(t *testing.T) {
-	s, clk, _ := openTest(t)
-	ctx := context.Background()
-	join(t, s, "u-ref", true)
-	sub := request(t, s, "u-stu", "https://jobs.example/1")
-	if !sub.Offered || sub.Request.State != referral.Offered || sub.Request.ReferrerID != "u-ref" {
-		t.Fatalf("CreateRequest = %+v; want offered to u-ref", sub)
-	}
-	msgs := outbox(t, s)
-	if len(msgs) != 1 || msgs[0].Outgoing.Notice.Kind != referral.NoticeOffer || msgs[0].Outgoing.UserID != "u-ref" {
-		t.Fatalf("outbox = %+v; want one offer to u-ref", msgs)
-	}
-	offerID := msgs[0].Outgoing.Notice.OfferID
+	forEachBackend(t, func(t *testing.T) {
+		s, clk, _ := openTest(t)
+		ctx := context.Background()
+		join(t, s, "u-ref", true)
+		sub := request(t, s, "u-stu", "https://jobs.example/1")
+		if !sub.Offered || sub.Request.State != referral.Offered || sub.Request.ReferrerID != "u-ref" {
+			t.Fatalf("CreateRequest = %+v; want offered to u-ref", sub)
+		}
+		msgs := outbox(t, s)
+		if len(msgs) != 1 || msgs[0].Outgoing.Notice.Kind != referral.NoticeOffer || msgs[0].Outgoing.UserID != "u-ref" {
+			t.Fatalf("outbox = %+v; want one offer to u-ref", msgs)
+		}
+		offerID := msgs[0].Outgoing.Notice.OfferID
 
-	if _, err := s.AnswerOffer(ctx, offerID, "u-stu", true); !errors.Is(err, referral.ErrNotYours) {
-		t.Fatalf("AnswerOffer by the student = %v; want ErrNotYours", err)
-	}
-	clk.Add(time.Hour)
-	ans, err := s.AnswerOffer(ctx, offerID, "u-ref", true)
-	if err != nil || ans.Request.State != referral.Accepted {
-		t.Fatalf("AnswerOffer accept = %+v, %v; want accepted", ans, err)
-	}
-	if _, err := s.AnswerOffer(ctx, offerID, "u-ref", true); !errors.Is(err, referral.ErrAlreadyDone) {
-		t.Fatalf("second accept = %v; want ErrAlreadyDone", err)
-	}
-	r, err := s.MarkSubmitted(ctx, sub.Request.ID, "u-ref")
-	if err != nil || r.State != referral.Submitted {
-		t.Fatalf("MarkSubmitted = %+v, %v", r, err)
-	}
-	if want := clk.Now().Add(7 * 24 * time.Hour); !r.NextNudgeAt.Equal(want) {
-		t.Fatalf("NextNudgeAt = %v; want %v", r.NextNudgeAt, want)
-	}
+		if _, err := s.AnswerOffer(ctx, offerID, "u-stu", true); !errors.Is(err, referral.ErrNotYours) {
+			t.Fatalf("AnswerOffer by the student = %v; want ErrNotYours", err)
+		}
+		clk.Add(time.Hour)
+		ans, err := s.AnswerOffer(ctx, offerID, "u-ref", true)
+		if err != nil || ans.Request.State != referral.Accepted {
+			t.Fatalf("AnswerOffer accept = %+v, %v; want accepted", ans, err)
+		}
+		if _, err := s.AnswerOffer(ctx, offerID, "u-ref", true); !errors.Is(err, referral.ErrAlreadyDone) {
+			t.Fatalf("second accept = %v; want ErrAlreadyDone", err)
+		}
+		r, err := s.MarkSubmitted(ctx, sub.Request.ID, "u-ref")
+		if err != nil || r.State != referral.Submitted {
+			t.Fatalf("MarkSubmitted = %+v, %v", r, err)
+		}
+		if want := clk.Now().Add(7 * 24 * time.Hour); !r.NextNudgeAt.Equal(want) {
+			t.Fatalf("NextNudgeAt = %v; want %v", r.NextNudgeAt, want)
+		}
 
-	// Nothing is due before the first follow-up.
-	clk.Add(7*24*time.Hour - time.Minute)
-	if n, err := s.RunDueSteps(ctx, 100); err != nil || n != 0 {
-		t.Fatalf("RunDueSteps before due = %d, %v; want 0 (the offer timeout and reminder ended with the answer)", n, err)
-	}
-	clk.Add(time.Minute)
-	if n, err := s.RunDueSteps(ctx, 100); err != nil || n != 1 {
-		t.Fatalf("RunDueSteps at 7d = %d, %v; want 1", n, err)
-	}
-	if n, _ := s.RunDueSteps(ctx, 100); n != 0 {
-		t.Fatalf("RunDueSteps again = %d; want 0 (a step runs once)", n)
-	}
-	followUps := 0
-	for _, m := range outbox(t, s) {
-		if m.Outgoing.Notice.Kind == referral.NoticeFollowUp {
-			followUps++
-			if m.Outgoing.UserID != "u-stu" || m.Outgoing.Notice.FollowUp != 1 {
-				t.Fatalf("follow-up = %+v; want #1 to u-stu", m.Outgoing)
+		// Nothing is due before the first follow-up.
+		clk.Add(7*24*time.Hour - time.Minute)
+		if n, err := s.RunDueSteps(ctx, 100); err != nil || n != 0 {
+			t.Fatalf("RunDueSteps before due = %d, %v; want 0 (the offer timeout and reminder ended with the answer)", n, err)
+		}
+		clk.Add(time.Minute)
+		if n, err := s.RunDueSteps(ctx, 100); err != nil || n != 1 {
+			t.Fatalf("RunDueSteps at 7d = %d, %v; want 1", n, err)
+		}
+		if n, _ := s.RunDueSteps(ctx, 100); n != 0 {
+			t.Fatalf("RunDueSteps again = %d; want 0 (a step runs once)", n)
+		}
+		followUps := 0
+		for _, m := range outbox(t, s) {
+			if m.Outgoing.Notice.Kind == referral.NoticeFollowUp {
+				followUps++
+				if m.Outgoing.UserID != "u-stu" || m.Outgoing.Notice.FollowUp != 1 {
+					t.Fatalf("follow-up = %+v; want #1 to u-stu", m.Outgoing)
+				}
 			}
 		}
-	}
-	if followUps != 1 {
-		t.Fatalf("follow-ups queued = %d; want 1", followUps)
-	}
-	// A final outcome stops the second follow-up.
-	if _, err := s.RecordOutcome(ctx, "u-stu", sub.Request.ID, referral.OutcomeOffer); err != nil {
-		t.Fatal(err)
-	}
-	clk.Add(8 * 24 * time.Hour)
-	if n, _ := s.RunDueSteps(ctx, 100); n != 0 {
-		t.Fatalf("steps after the final outcome = %d; want 0", n)
-	}
+		if followUps != 1 {
+			t.Fatalf("follow-ups queued = %d; want 1", followUps)
+		}
+		// A final outcome stops the second follow-up.
+		if _, err := s.RecordOutcome(ctx, "u-stu", sub.Request.ID, referral.OutcomeOffer); err != nil {
+			t.Fatal(err)
+		}
+		clk.Add(8 * 24 * time.Hour)
+		if n, _ := s.RunDueSteps(ctx, 100); n != 0 {
+			t.Fatalf("steps after the final outcome = %d; want 0", n)
+		}
+	})
 }
 
 func TestDeclineMovesOnThenWaits(t *testing.T) {
-	s, _, _ := openTest(t)
-	ctx := context.Background()
-	join(t, s, "u-a", true)
-	join(t, s, "u-b", true)
-	sub := request(t, s, "u-stu", "https://jobs.example/1")
-	first := sub.Request.ReferrerID
-	offer := outbox(t, s)[0].Outgoing.Notice.OfferID
-	ans, err := s.AnswerOffer(ctx, offer, first, false)
-	if err != nil || !ans.NextAsked || ans.Request.ReferrerID == first || ans.Request.ReferrerID == "" {
-		t.Fatalf("decline = %+v, %v; want the other referrer asked", ans, err)
-	}
-	second := ans.Request.ReferrerID
-	var offer2 int64
-	for _, m := range outbox(t, s) {
-		if m.Outgoing.Notice.Kind == referral.NoticeOffer && m.Outgoing.UserID == second {
-			offer2 = m.Outgoing.Notice.OfferID
+	forEachBackend(t, func(t *testing.T) {
+		s, _, _ := openTest(t)
+		ctx := context.Background()
+		join(t, s, "u-a", true)
+		join(t, s, "u-b", true)
+		sub := request(t, s, "u-stu", "https://jobs.example/1")
+		first := sub.Request.ReferrerID
+		offer := outbox(t, s)[0].Outgoing.Notice.OfferID
+		ans, err := s.AnswerOffer(ctx, offer, first, false)
+		if err != nil || !ans.NextAsked || ans.Request.ReferrerID == first || ans.Request.ReferrerID == "" {
+			t.Fatalf("decline = %+v, %v; want the other referrer asked", ans, err)
 		}
-	}
-	ans, err = s.AnswerOffer(ctx, offer2, second, false)
-	if err != nil || ans.NextAsked || ans.Request.State != referral.Waiting {
-		t.Fatalf("second decline = %+v, %v; want waiting", ans, err)
-	}
-	// A late press on the first offer changes nothing.
-	if _, err := s.AnswerOffer(ctx, offer, first, true); !errors.Is(err, referral.ErrMovedOn) {
-		t.Fatalf("late accept = %v; want ErrMovedOn", err)
-	}
-	// A new referrer joining picks the waiting request up.
-	res := join(t, s, "u-c", true)
-	if len(res.Offered) != 1 || res.Offered[0] != sub.Request.ID {
-		t.Fatalf("join offered %v; want [%d]", res.Offered, sub.Request.ID)
-	}
+		second := ans.Request.ReferrerID
+		var offer2 int64
+		for _, m := range outbox(t, s) {
+			if m.Outgoing.Notice.Kind == referral.NoticeOffer && m.Outgoing.UserID == second {
+				offer2 = m.Outgoing.Notice.OfferID
+			}
+		}
+		ans, err = s.AnswerOffer(ctx, offer2, second, false)
+		if err != nil || ans.NextAsked || ans.Request.State != referral.Waiting {
+			t.Fatalf("second decline = %+v, %v; want waiting", ans, err)
+		}
+		// A late press on the first offer changes nothing.
+		if _, err := s.AnswerOffer(ctx, offer, first, true); !errors.Is(err, referral.ErrMovedOn) {
+			t.Fatalf("late accept = %v; want ErrMovedOn", err)
+		}
+		// A new referrer joining picks the waiting request up.
+		res := join(t, s, "u-c", true)
+		if len(res.Offered) != 1 || res.Offered[0] != sub.Request.ID {
+			t.Fatalf("join offered %v; want [%d]", res.Offered, sub.Request.ID)
+		}
+	})
 }
 
 func TestPendingReferrerGetsNoOffersUntilApproved(t *testing.T) {
-	s, _, _ := openTest(t)
-	ctx := context.Background()
-	res := join(t, s, "u-new", false)
-	if res.Referrer.Status != referral.Pending {
-		t.Fatalf("status = %s; want pending without the referrer role", res.Referrer.Status)
-	}
-	sub := request(t, s, "u-stu", "https://jobs.example/1")
-	if sub.Offered {
-		t.Fatalf("a pending referrer was offered a request")
-	}
-	if _, err := s.ApproveReferrer(ctx, "g1", "u-new", "u-admin"); err != nil {
-		t.Fatal(err)
-	}
-	r, err := getRequest(ctx, s.read, sub.Request.ID)
-	if err != nil || r.State != referral.Offered || r.ReferrerID != "u-new" {
-		t.Fatalf("after approve: %+v, %v; want offered to u-new", r, err)
-	}
+	forEachBackend(t, func(t *testing.T) {
+		s, _, _ := openTest(t)
+		ctx := context.Background()
+		res := join(t, s, "u-new", false)
+		if res.Referrer.Status != referral.Pending {
+			t.Fatalf("status = %s; want pending without the referrer role", res.Referrer.Status)
+		}
+		sub := request(t, s, "u-stu", "https://jobs.example/1")
+		if sub.Offered {
+			t.Fatalf("a pending referrer was offered a request")
+		}
+		if _, err := s.ApproveReferrer(ctx, "g1", "u-new", "u-admin"); err != nil {
+			t.Fatal(err)
+		}
+		r, err := getRequest(ctx, s.read, sub.Request.ID)
+		if err != nil || r.State != referral.Offered || r.ReferrerID != "u-new" {
+			t.Fatalf("after approve: %+v, %v; want offered to u-new", r, err)
+		}
+	})
 }
 
 func TestLimits(t *testing.T) {
-	s, _, _ := openTest(t)
-	ctx := context.Background()
-	request(t, s, "u-stu", "https://jobs.example/1")
-	_, err := s.CreateRequest(ctx, referral.NewRequest{GuildID: "g1", StudentID: "u-stu", Company: amazon, Fields: goodFields("https://jobs.example/1")})
-	if !errors.Is(err, referral.ErrDuplicateJob) {
-		t.Fatalf("same job link = %v; want ErrDuplicateJob", err)
-	}
-	request(t, s, "u-stu", "https://jobs.example/2")
-	request(t, s, "u-stu", "https://jobs.example/3")
-	_, err = s.CreateRequest(ctx, referral.NewRequest{GuildID: "g1", StudentID: "u-stu", Company: amazon, Fields: goodFields("https://jobs.example/4")})
-	if !errors.Is(err, referral.ErrTooManyOpen) {
-		t.Fatalf("fourth open request = %v; want ErrTooManyOpen", err)
-	}
+	forEachBackend(t, func(t *testing.T) {
+		s, _, _ := openTest(t)
+		ctx := context.Background()
+		request(t, s, "u-stu", "https://jobs.example/1")
+		_, err := s.CreateRequest(ctx, referral.NewRequest{GuildID: "g1", StudentID: "u-stu", Company: amazon, Fields: goodFields("https://jobs.example/1")})
+		if !errors.Is(err, referral.ErrDuplicateJob) {
+			t.Fatalf("same job link = %v; want ErrDuplicateJob", err)
+		}
+		request(t, s, "u-stu", "https://jobs.example/2")
+		request(t, s, "u-stu", "https://jobs.example/3")
+		_, err = s.CreateRequest(ctx, referral.NewRequest{GuildID: "g1", StudentID: "u-stu", Company: amazon, Fields: goodFields("https://jobs.example/4")})
+		if !errors.Is(err, referral.ErrTooManyOpen) {
+			t.Fatalf("fourth open request = %v; want ErrTooManyOpen", err)
+		}
+	})
 }
 
 func TestCapacityCountsThirtyDays(t *testing.T) {
-	s, clk, _ := openTest(t)
-	ctx := context.Background()
-	join(t, s, "u-ref", true)
-	if _, err := s.JoinReferrer(ctx, referral.JoinInput{GuildID: "g1", UserID: "u-ref", Companies: []referral.Company{amazon}, Capacity: 1}); err != nil {
-		t.Fatal(err)
-	}
-	sub := request(t, s, "u-s1", "https://jobs.example/1")
-	if _, err := s.AnswerOffer(ctx, outbox(t, s)[0].Outgoing.Notice.OfferID, "u-ref", true); err != nil {
-		t.Fatal(err)
-	}
-	if got := request(t, s, "u-s2", "https://jobs.example/2"); got.Offered {
-		t.Fatalf("a referrer at capacity was offered a second request (first %d)", sub.Request.ID)
-	}
-	clk.Add(referral.CapacityWindow + time.Minute)
-	// The request that waited is offered first, before the newer one.
-	if got := request(t, s, "u-s3", "https://jobs.example/3"); got.Offered {
-		t.Fatalf("after 30 days the newer request was offered ahead of the one that waited")
-	}
-	var state string
-	s.read.QueryRow(`SELECT state FROM requests WHERE student_id = 'u-s2'`).Scan(&state)
-	if state != string(referral.Offered) {
-		t.Fatalf("waiting request after 30 days: %s; want offered", state)
-	}
+	forEachBackend(t, func(t *testing.T) {
+		s, clk, _ := openTest(t)
+		ctx := context.Background()
+		join(t, s, "u-ref", true)
+		if _, err := s.JoinReferrer(ctx, referral.JoinInput{GuildID: "g1", UserID: "u-ref", Companies: []referral.Company{amazon}, Capacity: 1}); err != nil {
+			t.Fatal(err)
+		}
+		sub := request(t, s, "u-s1", "https://jobs.example/1")
+		if _, err := s.AnswerOffer(ctx, outbox(t, s)[0].Outgoing.Notice.OfferID, "u-ref", true); err != nil {
+			t.Fatal(err)
+		}
+		if got := request(t, s, "u-s2", "https://jobs.example/2"); got.Offered {
+			t.Fatalf("a referrer at capacity was offered a second request (first %d)", sub.Request.ID)
+		}
+		clk.Add(referral.CapacityWindow + time.Minute)
+		// The request that waited is offered first, before the newer one.
+		if got := request(t, s, "u-s3", "https://jobs.example/3"); got.Offered {
+			t.Fatalf("after 30 days the newer request was offered ahead of the one that waited")
+		}
+		var state string
+		s.read.QueryRow(`SELECT state FROM requests WHERE student_id = 'u-s2'`).Scan(&state)
+		if state != string(referral.Offered) {
+			t.Fatalf("waiting request after 30 days: %s; want offered", state)
+		}
+	})
 }
 
 // A forced failure in the middle of a state change leaves nothing behind.
-func TestCreateRequestIsOneTransaction(t *testing.T) {
+func TestCreateRequestIsOneTransactionSQLite(t *testing.T) {
 	s, _, _ := openTest(t)
 	join(t, s, "u-ref", true)
 	if _, err := s.write.Exec(`CREATE TRIGGER fail_outbox BEFORE INSERT ON outbox BEGIN SELECT RAISE(ABORT, 'forced failure'); END`); err != nil {
@@ -316,105 +326,113 @@ func TestCreateRequestIsOneTransaction(t *testing.T) {
 }
 
 func TestConcurrentAcceptChangesStateOnce(t *testing.T) {
-	s, _, _ := openTest(t)
-	join(t, s, "u-ref", true)
-	request(t, s, "u-stu", "https://jobs.example/1")
-	offer := outbox(t, s)[0].Outgoing.Notice.OfferID
-	var wg sync.WaitGroup
-	errs := make([]error, 8)
-	for i := range errs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, errs[i] = s.AnswerOffer(context.Background(), offer, "u-ref", true)
-		}()
-	}
-	wg.Wait()
-	ok := 0
-	for _, err := range errs {
-		if err == nil {
-			ok++
-		} else if !errors.Is(err, referral.ErrAlreadyDone) {
-			t.Fatalf("concurrent accept error = %v", err)
+	forEachBackend(t, func(t *testing.T) {
+		s, _, _ := openTest(t)
+		join(t, s, "u-ref", true)
+		request(t, s, "u-stu", "https://jobs.example/1")
+		offer := outbox(t, s)[0].Outgoing.Notice.OfferID
+		var wg sync.WaitGroup
+		errs := make([]error, 8)
+		for i := range errs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, errs[i] = s.AnswerOffer(context.Background(), offer, "u-ref", true)
+			}()
 		}
-	}
-	if ok != 1 {
-		t.Fatalf("%d accepts succeeded; want exactly 1", ok)
-	}
-	if n := count(t, s, `SELECT COUNT(*) FROM outbox WHERE kind = 'accepted'`); n != 1 {
-		t.Fatalf("accepted notices = %d; want 1", n)
-	}
+		wg.Wait()
+		ok := 0
+		for _, err := range errs {
+			if err == nil {
+				ok++
+			} else if !errors.Is(err, referral.ErrAlreadyDone) {
+				t.Fatalf("concurrent accept error = %v", err)
+			}
+		}
+		if ok != 1 {
+			t.Fatalf("%d accepts succeeded; want exactly 1", ok)
+		}
+		if n := count(t, s, `SELECT COUNT(*) FROM outbox WHERE kind = 'accepted'`); n != 1 {
+			t.Fatalf("accepted notices = %d; want 1", n)
+		}
+	})
 }
 
 func TestOfferTimeoutMovesOn(t *testing.T) {
-	s, clk, _ := openTest(t)
-	ctx := context.Background()
-	join(t, s, "u-a", true)
-	join(t, s, "u-b", true)
-	sub := request(t, s, "u-stu", "https://jobs.example/1")
-	clk.Add(72 * time.Hour)
-	if n, err := s.RunDueSteps(ctx, 100); err != nil || n != 1 {
-		t.Fatalf("RunDueSteps = %d, %v; want the offer timeout", n, err)
-	}
-	r, _ := getRequest(ctx, s.read, sub.Request.ID)
-	if r.State != referral.Offered || r.ReferrerID == sub.Request.ReferrerID {
-		t.Fatalf("after timeout: %+v; want offered to the other referrer", r)
-	}
+	forEachBackend(t, func(t *testing.T) {
+		s, clk, _ := openTest(t)
+		ctx := context.Background()
+		join(t, s, "u-a", true)
+		join(t, s, "u-b", true)
+		sub := request(t, s, "u-stu", "https://jobs.example/1")
+		clk.Add(72 * time.Hour)
+		if n, err := s.RunDueSteps(ctx, 100); err != nil || n != 1 {
+			t.Fatalf("RunDueSteps = %d, %v; want the offer timeout", n, err)
+		}
+		r, _ := getRequest(ctx, s.read, sub.Request.ID)
+		if r.State != referral.Offered || r.ReferrerID == sub.Request.ReferrerID {
+			t.Fatalf("after timeout: %+v; want offered to the other referrer", r)
+		}
+	})
 }
 
 func TestExpiry(t *testing.T) {
-	s, clk, _ := openTest(t)
-	ctx := context.Background()
-	sub := request(t, s, "u-stu", "https://jobs.example/1")
-	clk.Add(30 * 24 * time.Hour)
-	if n, err := s.RunDueSteps(ctx, 100); err != nil || n != 1 {
-		t.Fatalf("RunDueSteps = %d, %v", n, err)
-	}
-	r, _ := getRequest(ctx, s.read, sub.Request.ID)
-	if r.State != referral.Expired {
-		t.Fatalf("state = %s; want expired", r.State)
-	}
-	msgs := outbox(t, s)
-	if last := msgs[len(msgs)-1].Outgoing; last.Notice.Kind != referral.NoticeExpired || last.UserID != "u-stu" {
-		t.Fatalf("last notice = %+v; want expired to the student", last)
-	}
+	forEachBackend(t, func(t *testing.T) {
+		s, clk, _ := openTest(t)
+		ctx := context.Background()
+		sub := request(t, s, "u-stu", "https://jobs.example/1")
+		clk.Add(30 * 24 * time.Hour)
+		if n, err := s.RunDueSteps(ctx, 100); err != nil || n != 1 {
+			t.Fatalf("RunDueSteps = %d, %v", n, err)
+		}
+		r, _ := getRequest(ctx, s.read, sub.Request.ID)
+		if r.State != referral.Expired {
+			t.Fatalf("state = %s; want expired", r.State)
+		}
+		msgs := outbox(t, s)
+		if last := msgs[len(msgs)-1].Outgoing; last.Notice.Kind != referral.NoticeExpired || last.UserID != "u-stu" {
+			t.Fatalf("last notice = %+v; want expired to the student", last)
+		}
+	})
 }
 
 func TestForgetUser(t *testing.T) {
-	s, _, _ := openTest(t)
-	ctx := context.Background()
-	join(t, s, "u-ref", true)
-	sub := request(t, s, "u-stu", "https://jobs.example/1")
-	if _, err := s.SaveDraft(ctx, referral.DraftRequest{GuildID: "g1", StudentID: "u-stu", Company: amazon, Fields: referral.RequestFields{Intro: "secret draft"}}); err != nil {
-		t.Fatal(err)
-	}
-	res, err := s.ForgetUser(ctx, "u-stu")
-	if err != nil || res.Requests != 1 || res.Drafts != 1 {
-		t.Fatalf("ForgetUser = %+v, %v", res, err)
-	}
-	for _, q := range []string{
-		`SELECT COUNT(*) FROM requests WHERE student_id = 'u-stu' OR intro != '' OR resume_url != '' OR job_url != ''`,
-		`SELECT COUNT(*) FROM drafts`,
-		`SELECT COUNT(*) FROM outbox WHERE payload LIKE '%resume%' OR payload LIKE '%State University%' OR user_id = 'u-stu'`,
-		`SELECT COUNT(*) FROM events WHERE actor_id = 'u-stu'`,
-	} {
-		if n := count(t, s, q); n != 0 {
-			t.Errorf("%s = %d after forget-me; want 0", q, n)
+	forEachBackend(t, func(t *testing.T) {
+		s, _, _ := openTest(t)
+		ctx := context.Background()
+		join(t, s, "u-ref", true)
+		sub := request(t, s, "u-stu", "https://jobs.example/1")
+		if _, err := s.SaveDraft(ctx, referral.DraftRequest{GuildID: "g1", StudentID: "u-stu", Company: amazon, Fields: referral.RequestFields{Intro: "secret draft"}}); err != nil {
+			t.Fatal(err)
 		}
-	}
-	if n := count(t, s, `SELECT COUNT(*) FROM events WHERE kind = 'created'`); n != 1 {
-		t.Errorf("anonymous counts lost: created events = %d; want 1", n)
-	}
-	r, _ := getRequest(ctx, s.read, sub.Request.ID)
-	if r.State != referral.Withdrawn {
-		t.Errorf("open request state = %s; want withdrawn", r.State)
-	}
-	if _, err := s.ForgetUser(ctx, "u-stu"); !errors.Is(err, referral.ErrNothingToForget) {
-		t.Errorf("second ForgetUser = %v; want ErrNothingToForget", err)
-	}
+		res, err := s.ForgetUser(ctx, "u-stu")
+		if err != nil || res.Requests != 1 || res.Drafts != 1 {
+			t.Fatalf("ForgetUser = %+v, %v", res, err)
+		}
+		for _, q := range []string{
+			`SELECT COUNT(*) FROM requests WHERE student_id = 'u-stu' OR intro != '' OR resume_url != '' OR job_url != ''`,
+			`SELECT COUNT(*) FROM drafts`,
+			`SELECT COUNT(*) FROM outbox WHERE payload LIKE '%resume%' OR payload LIKE '%State University%' OR user_id = 'u-stu'`,
+			`SELECT COUNT(*) FROM events WHERE actor_id = 'u-stu'`,
+		} {
+			if n := count(t, s, q); n != 0 {
+				t.Errorf("%s = %d after forget-me; want 0", q, n)
+			}
+		}
+		if n := count(t, s, `SELECT COUNT(*) FROM events WHERE kind = 'created'`); n != 1 {
+			t.Errorf("anonymous counts lost: created events = %d; want 1", n)
+		}
+		r, _ := getRequest(ctx, s.read, sub.Request.ID)
+		if r.State != referral.Withdrawn {
+			t.Errorf("open request state = %s; want withdrawn", r.State)
+		}
+		if _, err := s.ForgetUser(ctx, "u-stu"); !errors.Is(err, referral.ErrNothingToForget) {
+			t.Errorf("second ForgetUser = %v; want ErrNothingToForget", err)
+		}
+	})
 }
 
-func TestBackupPassesIntegrityCheck(t *testing.T) {
+func TestBackupPassesIntegrityCheckSQLite(t *testing.T) {
 	s, _, _ := openTest(t)
 	join(t, s, "u-ref", true)
 	request(t, s, "u-stu", "https://jobs.example/1")
@@ -440,7 +458,7 @@ func TestBackupPassesIntegrityCheck(t *testing.T) {
 	}
 }
 
-func TestHotQueriesUseIndexes(t *testing.T) {
+func TestHotQueriesUseIndexesSQLite(t *testing.T) {
 	s, _, _ := openTest(t)
 	cases := []struct {
 		name, query, index string
@@ -471,61 +489,65 @@ func TestHotQueriesUseIndexes(t *testing.T) {
 }
 
 func TestDMClosedOfferMovesOnAndPingsOncePerDay(t *testing.T) {
-	s, clk, _ := openTest(t)
-	ctx := context.Background()
-	join(t, s, "u-a", true)
-	join(t, s, "u-b", true)
-	sub := request(t, s, "u-stu", "https://jobs.example/1")
-	first := sub.Request.ReferrerID
-	offerRow := outbox(t, s)[0]
-	fallback, err := s.MarkDMClosed(ctx, offerRow.ID)
-	if err != nil || !fallback {
-		t.Fatalf("MarkDMClosed(offer) = %v, %v; want a fallback ping", fallback, err)
-	}
-	r, _ := getRequest(ctx, s.read, sub.Request.ID)
-	if r.State != referral.Offered || r.ReferrerID == first {
-		t.Fatalf("after the referrer's DMs refused the offer: %+v; want it offered to the other referrer at once", r)
-	}
-	// A second refused DM to the same user the same day: no second ping.
-	if _, err := s.write.Exec(`INSERT INTO outbox (guild_id, user_id, kind, payload, next_attempt_at, created_at) VALUES ('g1', ?, 'pause_ended', '{"kind":"pause_ended"}', 0, 0)`, first); err != nil {
-		t.Fatal(err)
-	}
-	var second int64
-	s.read.QueryRow(`SELECT MAX(id) FROM outbox`).Scan(&second)
-	clk.Add(time.Hour)
-	if fallback, err := s.MarkDMClosed(ctx, second); err != nil || fallback {
-		t.Fatalf("second MarkDMClosed the same day = %v, %v; want no second ping", fallback, err)
-	}
-	if n := count(t, s, `SELECT COUNT(*) FROM outbox WHERE kind = 'dm_closed'`); n != 1 {
-		t.Fatalf("fallback pings = %d; want 1", n)
-	}
-	if c, _ := s.Counts(ctx, clk.Now()); c.Undeliverable != 0 {
-		t.Fatalf("undeliverable = %d; want 0 (the user was pinged in the fallback channel)", c.Undeliverable)
-	}
+	forEachBackend(t, func(t *testing.T) {
+		s, clk, _ := openTest(t)
+		ctx := context.Background()
+		join(t, s, "u-a", true)
+		join(t, s, "u-b", true)
+		sub := request(t, s, "u-stu", "https://jobs.example/1")
+		first := sub.Request.ReferrerID
+		offerRow := outbox(t, s)[0]
+		fallback, err := s.MarkDMClosed(ctx, offerRow.ID)
+		if err != nil || !fallback {
+			t.Fatalf("MarkDMClosed(offer) = %v, %v; want a fallback ping", fallback, err)
+		}
+		r, _ := getRequest(ctx, s.read, sub.Request.ID)
+		if r.State != referral.Offered || r.ReferrerID == first {
+			t.Fatalf("after the referrer's DMs refused the offer: %+v; want it offered to the other referrer at once", r)
+		}
+		// A second refused DM to the same user the same day: no second ping.
+		if _, err := s.write.Exec(`INSERT INTO outbox (guild_id, user_id, kind, payload, next_attempt_at, created_at) VALUES ('g1', ?, 'pause_ended', '{"kind":"pause_ended"}', 0, 0)`, first); err != nil {
+			t.Fatal(err)
+		}
+		var second int64
+		s.read.QueryRow(`SELECT MAX(id) FROM outbox`).Scan(&second)
+		clk.Add(time.Hour)
+		if fallback, err := s.MarkDMClosed(ctx, second); err != nil || fallback {
+			t.Fatalf("second MarkDMClosed the same day = %v, %v; want no second ping", fallback, err)
+		}
+		if n := count(t, s, `SELECT COUNT(*) FROM outbox WHERE kind = 'dm_closed'`); n != 1 {
+			t.Fatalf("fallback pings = %d; want 1", n)
+		}
+		if c, _ := s.Counts(ctx, clk.Now()); c.Undeliverable != 0 {
+			t.Fatalf("undeliverable = %d; want 0 (the user was pinged in the fallback channel)", c.Undeliverable)
+		}
+	})
 }
 
 func TestMissedCheckInsSendOnlyTheLatest(t *testing.T) {
-	s, clk, _ := openTest(t)
-	ctx := context.Background()
-	join(t, s, "u-ref", true)
-	sub := request(t, s, "u-stu", "https://jobs.example/1")
-	if _, err := s.AnswerOffer(ctx, outbox(t, s)[0].Outgoing.Notice.OfferID, "u-ref", true); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.MarkSubmitted(ctx, sub.Request.ID, "u-ref"); err != nil {
-		t.Fatal(err)
-	}
-	clk.Add(15 * 24 * time.Hour) // down past both check-ins
-	if _, err := s.RunDueSteps(ctx, 100); err != nil {
-		t.Fatal(err)
-	}
-	var got []int
-	for _, m := range outbox(t, s) {
-		if m.Outgoing.Notice.Kind == referral.NoticeFollowUp {
-			got = append(got, m.Outgoing.Notice.FollowUp)
+	forEachBackend(t, func(t *testing.T) {
+		s, clk, _ := openTest(t)
+		ctx := context.Background()
+		join(t, s, "u-ref", true)
+		sub := request(t, s, "u-stu", "https://jobs.example/1")
+		if _, err := s.AnswerOffer(ctx, outbox(t, s)[0].Outgoing.Notice.OfferID, "u-ref", true); err != nil {
+			t.Fatal(err)
 		}
-	}
-	if len(got) != 1 || got[0] != 2 {
-		t.Fatalf("check-ins queued = %v; want only [2]", got)
-	}
+		if _, err := s.MarkSubmitted(ctx, sub.Request.ID, "u-ref"); err != nil {
+			t.Fatal(err)
+		}
+		clk.Add(15 * 24 * time.Hour) // down past both check-ins
+		if _, err := s.RunDueSteps(ctx, 100); err != nil {
+			t.Fatal(err)
+		}
+		var got []int
+		for _, m := range outbox(t, s) {
+			if m.Outgoing.Notice.Kind == referral.NoticeFollowUp {
+				got = append(got, m.Outgoing.Notice.FollowUp)
+			}
+		}
+		if len(got) != 1 || got[0] != 2 {
+			t.Fatalf("check-ins queued = %v; want only [2]", got)
+		}
+	})
 }

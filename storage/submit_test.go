@@ -12,7 +12,7 @@ import (
 	"github.com/referralbot/referralbot/referral"
 )
 
-func TestSubmitRequestKeepsDraftsAndSends(t *testing.T) {
+func TestSubmitRequestKeepsDraftsAndSendsSQLite(t *testing.T) {
 	s, _, path := openTest(t)
 	ctx := context.Background()
 	join(t, s, "u-ref", true)
@@ -96,45 +96,47 @@ func TestSubmitRequestKeepsDraftsAndSends(t *testing.T) {
 // Accept and Decline pressed at once on one offer: one wins, the request
 // changes state once, and each loser is told why.
 func TestConcurrentAcceptAndDeclineChangeStateOnce(t *testing.T) {
-	s, _, _ := openTest(t)
-	join(t, s, "u-ref", true)
-	join(t, s, "u-other", true)
-	sub := request(t, s, "u-stu", "https://jobs.example/1")
-	offer := outbox(t, s)[0].Outgoing.Notice.OfferID
-	first := sub.Request.ReferrerID
-	var wg sync.WaitGroup
-	errs := make([]error, 8)
-	for i := range errs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, errs[i] = s.AnswerOffer(context.Background(), offer, first, i%2 == 0)
-		}()
-	}
-	wg.Wait()
-	ok := 0
-	for _, err := range errs {
-		switch {
-		case err == nil:
-			ok++
-		case errors.Is(err, referral.ErrAlreadyDone), errors.Is(err, referral.ErrMovedOn):
-		default:
-			t.Fatalf("concurrent answer error = %v", err)
+	forEachBackend(t, func(t *testing.T) {
+		s, _, _ := openTest(t)
+		join(t, s, "u-ref", true)
+		join(t, s, "u-other", true)
+		sub := request(t, s, "u-stu", "https://jobs.example/1")
+		offer := outbox(t, s)[0].Outgoing.Notice.OfferID
+		first := sub.Request.ReferrerID
+		var wg sync.WaitGroup
+		errs := make([]error, 8)
+		for i := range errs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, errs[i] = s.AnswerOffer(context.Background(), offer, first, i%2 == 0)
+			}()
 		}
-	}
-	if ok != 1 {
-		t.Fatalf("%d answers succeeded; want exactly 1", ok)
-	}
-	answers := count(t, s, `SELECT COUNT(*) FROM events WHERE kind IN ('accepted', 'declined')`)
-	if answers != 1 {
-		t.Fatalf("answer events = %d; want 1", answers)
-	}
-	if n := count(t, s, `SELECT COUNT(*) FROM offers WHERE request_id = ? AND state != 'pending'`, sub.Request.ID); n != 1 {
-		t.Fatalf("answered offers = %d; want 1", n)
-	}
+		wg.Wait()
+		ok := 0
+		for _, err := range errs {
+			switch {
+			case err == nil:
+				ok++
+			case errors.Is(err, referral.ErrAlreadyDone), errors.Is(err, referral.ErrMovedOn):
+			default:
+				t.Fatalf("concurrent answer error = %v", err)
+			}
+		}
+		if ok != 1 {
+			t.Fatalf("%d answers succeeded; want exactly 1", ok)
+		}
+		answers := count(t, s, `SELECT COUNT(*) FROM events WHERE kind IN ('accepted', 'declined')`)
+		if answers != 1 {
+			t.Fatalf("answer events = %d; want 1", answers)
+		}
+		if n := count(t, s, `SELECT COUNT(*) FROM offers WHERE request_id = ? AND state != 'pending'`, sub.Request.ID); n != 1 {
+			t.Fatalf("answered offers = %d; want 1", n)
+		}
+	})
 }
 
-func TestFallbackMigrationBackfillsReachedColumn(t *testing.T) {
+func TestFallbackMigrationBackfillsReachedColumnSQLite(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "old.db")
 	db, err := sql.Open("sqlite3", "file:"+path)
 	if err != nil {

@@ -104,7 +104,7 @@ func tableCounts(t *testing.T, s *Store) string {
 	return b.String()
 }
 
-func TestFullDiskRefusesWholeWritesAndRecovers(t *testing.T) {
+func TestFullDiskRefusesWholeWritesAndRecoversSQLite(t *testing.T) {
 	s, rec := openReporting(t, filepath.Join(t.TempDir(), "full.db"))
 	ctx := context.Background()
 	join(t, s, "u-ref", true)
@@ -155,17 +155,17 @@ func checkIntegrity(t *testing.T, s *Store) {
 	}
 }
 
-// TestIOErrorRefusesWholeWritesAndRecovers gets a real SQLITE_IOERR: a
+// TestIOErrorRefusesWholeWritesAndRecoversSQLite gets a real SQLITE_IOERR: a
 // child process (this test binary again) lowers its file size limit
 // (RLIMIT_FSIZE) to the size of the database's log, so appending to
 // the write-ahead log fails with EFBIG, which SQLite reports as an I/O
 // error; then it raises the limit again.
-func TestIOErrorRefusesWholeWritesAndRecovers(t *testing.T) {
+func TestIOErrorRefusesWholeWritesAndRecoversSQLite(t *testing.T) {
 	if os.Getenv("REFERRALBOT_IOERR_CHILD") != "" {
 		ioErrorChild(t, os.Getenv("REFERRALBOT_IOERR_CHILD"))
 		return
 	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestIOErrorRefusesWholeWritesAndRecovers$", "-test.v")
+	cmd := exec.Command(os.Args[0], "-test.run=^TestIOErrorRefusesWholeWritesAndRecoversSQLite$", "-test.v")
 	cmd.Env = append(os.Environ(), "REFERRALBOT_IOERR_CHILD="+filepath.Join(t.TempDir(), "ioerr.db"))
 	out, err := cmd.CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "--- PASS") {

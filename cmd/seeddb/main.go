@@ -1,5 +1,6 @@
 // Command seeddb writes a generated referralbot database for benchmarks
-// and load tests: the real schema, years of history in every state.
+// and load tests: the real schema, years of history in every state. It
+// writes SQLite files only (a PostgreSQL store starts empty).
 //
 //	go run ./cmd/seeddb -requests 1000000 -out big.db
 package main
