@@ -455,7 +455,19 @@ func checkReplicaRun(t *testing.T, tr *crashTraffic, store *replicaDB, rs []*rep
 
 	// Every due step ran, none failed, nothing is undeliverable.
 	if n := store.count(t, `SELECT COUNT(*) FROM steps WHERE attempts > 0 AND done_at IS NULL`); n > 0 {
-		t.Errorf("%d steps failed and were postponed; want 0", n)
+		var why []string
+		rows, err := store.db.Query(`SELECT kind, attempts, last_error FROM steps WHERE attempts > 0 AND done_at IS NULL LIMIT 5`)
+		if err == nil {
+			for rows.Next() {
+				var kind, last string
+				var attempts int
+				if rows.Scan(&kind, &attempts, &last) == nil {
+					why = append(why, fmt.Sprintf("%s after %d attempts: %s", kind, attempts, last))
+				}
+			}
+			rows.Close()
+		}
+		t.Errorf("%d steps failed and were postponed; want 0; for example:\n%s", n, strings.Join(why, "\n"))
 	}
 	if n := store.count(t, `SELECT COUNT(*) FROM outbox WHERE failed_at IS NOT NULL`); n > 0 {
 		t.Errorf("%d messages undeliverable; want 0", n)
