@@ -199,6 +199,7 @@ type sentInteraction struct {
 	label    string
 	sentAt   time.Time
 	answered bool
+	in       *discordtest.Interaction
 }
 
 func newCrashTraffic(dc *discordtest.Server) *crashTraffic {
@@ -261,7 +262,7 @@ func (tr *crashTraffic) interact(ctx context.Context, label string, send func(co
 	if err != nil {
 		return nil // not sent: the button went away meanwhile, or the traffic stopped
 	}
-	rec := sentInteraction{label: label, sentAt: time.Now()}
+	rec := sentInteraction{label: label, sentAt: time.Now(), in: in}
 	rctx, cancel := context.WithTimeout(ctx, answerWindow+time.Second)
 	resp, err := in.Response(rctx)
 	cancel()

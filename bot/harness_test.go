@@ -69,9 +69,9 @@ type harness struct {
 	done   chan error
 }
 
-func newWorld(t testing.TB) *discordtest.Server {
+func newWorld(t testing.TB, opts ...discordtest.ServerOption) *discordtest.Server {
 	t.Helper()
-	dc, err := discordtest.New()
+	dc, err := discordtest.New(opts...)
 	if err != nil {
 		t.Fatalf("discordtest.New: %v", err)
 	}

@@ -7,9 +7,12 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -36,7 +39,11 @@ func WithHTTPInteractions(endpoints ...string) ServerOption {
 
 // SetInteractionEndpoints replaces the URLs interactions are POSTed to in
 // http mode (e.g. "http://127.0.0.1:8080/interactions"), one replica each;
-// they take turns.
+// they take turns. An endpoint that refuses the connection (a replica that
+// is down) is skipped and the next one tried, as a load balancer in front
+// of replicas would: the request never reached the bot, so sending it
+// elsewhere answers it once. A replica that dies after taking a request
+// fails that interaction, as it would on Discord.
 func (s *Server) SetInteractionEndpoints(urls ...string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -139,14 +146,34 @@ type httpDelivery struct {
 	fault  SignatureFault
 }
 
+// nextEndpointLocked is the endpoint whose turn it is.
+func (s *Server) nextEndpointLocked() string {
+	url := s.endpoints[s.nextEndpoint%len(s.endpoints)]
+	s.nextEndpoint++
+	return url
+}
+
+// untriedEndpointLocked is the first endpoint from the current turn on
+// that is not in tried (other deliveries move the turn meanwhile), or ""
+// when every one was tried.
+func (s *Server) untriedEndpointLocked(tried []string) string {
+	for range s.endpoints {
+		url := s.nextEndpointLocked()
+		if !slices.Contains(tried, url) {
+			return url
+		}
+	}
+	return ""
+}
+
 // prepareDeliveryLocked picks the next endpoint and signs rec's payload.
 func (s *Server) prepareDeliveryLocked(rec *interactionRec) *httpDelivery {
 	body, err := json.Marshal(rec.payload)
 	if err != nil {
 		panic("discordtest: marshal interaction: " + err.Error())
 	}
-	d := &httpDelivery{rec: rec, url: s.endpoints[s.nextEndpoint%len(s.endpoints)]}
-	s.nextEndpoint++
+	d := &httpDelivery{rec: rec, url: s.nextEndpointLocked()}
+	rec.endpoint = d.url
 	if len(s.sigFaults) > 0 {
 		d.fault, s.sigFaults = s.sigFaults[0], s.sigFaults[1:]
 	}
@@ -195,6 +222,18 @@ func (s *Server) deliver(d *httpDelivery) {
 		}
 	}()
 	status, ct, body, err := s.post(ctx, d.url, d.header, d.body)
+	for err != nil && connectionRefused(err) {
+		s.mu.Lock()
+		next := s.untriedEndpointLocked(append(d.rec.refusals, d.url))
+		if next == "" {
+			s.mu.Unlock()
+			break // every endpoint refused: nobody is up to answer
+		}
+		d.rec.refusals = append(d.rec.refusals, d.url)
+		d.url, d.rec.endpoint = next, next
+		s.mu.Unlock()
+		status, ct, body, err = s.post(ctx, d.url, d.header, d.body)
+	}
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -233,6 +272,13 @@ func (s *Server) deliver(d *httpDelivery) {
 		s.addEventLocked(Event{Kind: "fault", UserID: it.userID, ChannelID: it.channelID, GuildID: it.guildID,
 			Summary: fmt.Sprintf("interaction %s (%s) failed: %s", it.id, it.label, why)})
 	}
+}
+
+// connectionRefused reports an error from dialing an endpoint: nothing of
+// the request was sent, so another replica may take it.
+func connectionRefused(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
 }
 
 // post sends one request to a bot endpoint and reads the whole answer.

@@ -247,3 +247,102 @@ func TestHTTPInteractionsWaitForEndpoint(t *testing.T) {
 		t.Errorf("RunCommand with no endpoint = %v; want it to wait and name SetInteractionEndpoints", err)
 	}
 }
+
+// deadEndpoint is the URL of a port nobody listens on any more: a
+// replica that is down.
+func deadEndpoint(t *testing.T) string {
+	t.Helper()
+	srv := httptest.NewServer(http.NotFoundHandler())
+	url := srv.URL + "/interactions"
+	srv.Close()
+	return url
+}
+
+func TestHTTPInteractionsFailOverRefusedEndpoint(t *testing.T) {
+	s := httpWorld(t)
+	a, urlA := newBotEndpoint(t, s, reply("from a"))
+	b, urlB := newBotEndpoint(t, s, reply("from b"))
+	dead := deadEndpoint(t)
+	s.SetInteractionEndpoints(urlA, dead, urlB)
+	var ins []*Interaction
+	for range 6 {
+		in, err := s.RunCommand(ctxT(t), Command{GuildID: guildID, UserID: aliceID, Name: "referral", Subcommand: "withdraw",
+			Options: []Option{{Name: "request", Value: 7}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := in.Response(ctxT(t)); err != nil {
+			t.Fatalf("interaction with one of three endpoints down: %v; want it answered by a live one", err)
+		}
+		ins = append(ins, in)
+	}
+	// Turns: a, dead then b, a, dead then b, ...: the retry takes the next turn.
+	if a.count() != 3 || b.count() != 3 {
+		t.Errorf("live endpoints served %d and %d; want 3 each", a.count(), b.count())
+	}
+	refused := 0
+	for i, tm := range s.Timings(ins) {
+		if tm.Endpoint != urlA && tm.Endpoint != urlB {
+			t.Errorf("Timings()[%d].Endpoint = %q; want a live endpoint", i, tm.Endpoint)
+		}
+		for _, r := range tm.Refusals {
+			if r != dead {
+				t.Errorf("Timings()[%d].Refusals has %q; want only the dead endpoint %q", i, r, dead)
+			}
+			refused++
+		}
+	}
+	if refused != 3 {
+		t.Errorf("%d refusals recorded; want 3 (every other interaction met the dead endpoint first)", refused)
+	}
+}
+
+func TestHTTPInteractionsEveryEndpointRefused(t *testing.T) {
+	s := httpWorld(t)
+	s.SetInteractionEndpoints(deadEndpoint(t), deadEndpoint(t))
+	in, err := s.RunCommand(ctxT(t), Command{GuildID: guildID, UserID: aliceID, Name: "referral", Subcommand: "withdraw",
+		Options: []Option{{Name: "request", Value: 7}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp, err := in.Response(ctxT(t)); err == nil || !strings.Contains(err.Error(), "refused") {
+		t.Errorf("Response() with every endpoint down = %v, %v; want the interaction failed, naming the refused connection", resp, err)
+	}
+	if tm := s.Timings([]*Interaction{in})[0]; len(tm.Refusals) != 1 {
+		t.Errorf("Refusals = %q; want the first endpoint, then the second tried last", tm.Refusals)
+	}
+}
+
+// Deliveries at once move the turn under each other; a failover still
+// tries each endpoint once and reaches a live one.
+func TestHTTPInteractionsFailOverUnderConcurrency(t *testing.T) {
+	s := httpWorld(t)
+	_, urlA := newBotEndpoint(t, s, reply("from a"))
+	s.SetInteractionEndpoints(deadEndpoint(t), urlA, deadEndpoint(t))
+	var wg sync.WaitGroup
+	ins := make([]*Interaction, 30)
+	errs := make([]error, len(ins))
+	for i := range ins {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			in, err := s.RunCommand(ctxT(t), Command{GuildID: guildID, UserID: aliceID, Name: "referral", Subcommand: "withdraw",
+				Options: []Option{{Name: "request", Value: 7}}})
+			if err == nil {
+				_, err = in.Response(ctxT(t))
+			}
+			ins[i], errs[i] = in, err
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("interaction %d with two of three endpoints down: %v; want it answered by the live one", i, err)
+		}
+	}
+	for i, tm := range s.Timings(ins) {
+		if tm.Endpoint != urlA || len(tm.Refusals) > 2 || (len(tm.Refusals) == 2 && tm.Refusals[0] == tm.Refusals[1]) {
+			t.Errorf("Timings()[%d] = endpoint %q after refusals %q; want the live endpoint, each dead one tried at most once", i, tm.Endpoint, tm.Refusals)
+		}
+	}
+}

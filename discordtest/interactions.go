@@ -28,11 +28,13 @@ type interactionRec struct {
 	submits                    []*interactionRec // submissions of the modal this one opened
 	payload                    wireInteraction
 	resp                       *responseRec
-	lastErr                    string // the last refused callback, for wait errors
-	httpPending                bool   // http mode: POSTed, answer not yet applied
-	failed                     string // http mode: why the interaction failed; no answer can come
-	originalID                 string // the message @original refers to
-	originalEdits              int    // its edits when acknowledged with type 6
+	lastErr                    string   // the last refused callback, for wait errors
+	httpPending                bool     // http mode: POSTed, answer not yet applied
+	failed                     string   // http mode: why the interaction failed; no answer can come
+	endpoint                   string   // http mode: the endpoint the request went to last
+	refusals                   []string // http mode: endpoints that refused the connection before it
+	originalID                 string   // the message @original refers to
+	originalEdits              int      // its edits when acknowledged with type 6
 	followups                  []string
 }
 

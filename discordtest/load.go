@@ -20,6 +20,10 @@ type Timing struct {
 	Type      discordgo.InteractionResponseType
 	Refused   string // the last refused callback, e.g. one past the deadline
 	Known     bool   // false if the interaction is unknown (or forgotten)
+	// http mode: the endpoint that got the request, and the endpoints
+	// skipped before it because they refused the connection.
+	Endpoint string
+	Refusals []string
 }
 
 // Latency is Answered - Delivered, or 0 while unanswered.
@@ -41,7 +45,8 @@ func (s *Server) Timings(ins []*Interaction) []Timing {
 		if !found {
 			continue
 		}
-		t := Timing{Delivered: it.deliveredAt, Refused: it.lastErr, Known: true}
+		t := Timing{Delivered: it.deliveredAt, Refused: it.lastErr, Known: true, Endpoint: it.endpoint,
+			Refusals: slices.Clone(it.refusals)}
 		if it.resp != nil {
 			t.Answered, t.Type = it.resp.at, it.resp.typ
 		}

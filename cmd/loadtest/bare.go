@@ -2,10 +2,14 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"time"
@@ -19,12 +23,16 @@ import (
 // it up, registering the bot's commands (so the fake can build the same
 // interactions) and answering every interaction at once with no work:
 // /referral request with a modal of the same fields, everything else with
-// an ephemeral reply carrying one Accept button to press.
+// an ephemeral reply carrying one Accept button to press. With -http it
+// opens no gateway: it serves the interactions endpoint, checking each
+// request's signature as any endpoint must, and answers in the HTTP response.
 func runBare(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("loadtest bare", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	api := fs.String("api", "", "base URL of the fake Discord (loopback only)")
 	guild := fs.String("guild", "", "server to register the commands in")
+	listen := fs.String("http", "", "serve interactions at http://ADDR/interactions instead of the gateway (loopback only)")
+	publicKey := fs.String("public-key", "", "with -http: the hex Ed25519 key requests are signed with")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -47,6 +55,9 @@ func runBare(ctx context.Context, args []string, stderr io.Writer) error {
 	s.SyncEvents = false
 	s.Identify.Intents = discordgo.IntentsGuilds
 	s.ShouldReconnectOnError = true
+	if *listen != "" {
+		return serveBareHTTP(ctx, s, *listen, *publicKey, *guild)
+	}
 
 	appID := make(chan string, 1)
 	s.AddHandler(func(_ *discordgo.Session, r *discordgo.Ready) {
@@ -115,4 +126,47 @@ func (t *toFake) RoundTrip(req *http.Request) (*http.Response, error) {
 		req.URL.Scheme, req.URL.Host, req.Host = t.base.Scheme, t.base.Host, t.base.Host
 	}
 	return t.next.RoundTrip(req)
+}
+
+// serveBareHTTP is the floor of http mode: verify, decode, answer.
+func serveBareHTTP(ctx context.Context, s *discordgo.Session, listen, publicKey, guild string) error {
+	if err := mustLoopback("http://" + listen); err != nil {
+		return err
+	}
+	key, err := hex.DecodeString(publicKey)
+	if err != nil || len(key) != ed25519.PublicKeySize {
+		return fmt.Errorf("bare: -public-key %q is not a hex Ed25519 public key", publicKey)
+	}
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		return fmt.Errorf("bare: -http: %w", err)
+	}
+	srv := &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !discordgo.VerifyInteraction(r, ed25519.PublicKey(key)) {
+			http.Error(w, "invalid request signature", http.StatusUnauthorized)
+			return
+		}
+		var i discordgo.Interaction
+		if err := json.NewDecoder(r.Body).Decode(&i); err != nil {
+			http.Error(w, "bad interaction", http.StatusBadRequest)
+			return
+		}
+		answer := bareAnswer(&i)
+		if i.Type == discordgo.InteractionPing {
+			answer = &discordgo.InteractionResponse{Type: discordgo.InteractionResponsePong}
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(answer)
+	})}
+	go func() { _ = srv.Serve(ln) }()
+	defer srv.Close()
+	app, err := s.Application("@me")
+	if err != nil {
+		return fmt.Errorf("bare: application: %w", err)
+	}
+	if _, err := s.ApplicationCommandBulkOverwrite(app.ID, guild, commands.Definitions()); err != nil {
+		return fmt.Errorf("bare: register commands: %w", err)
+	}
+	<-ctx.Done()
+	return nil
 }

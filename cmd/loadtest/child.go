@@ -32,20 +32,29 @@ func buildBot(ctx context.Context, dir string, stderr io.Writer) (string, error)
 
 // botConfig is what the generated config sets; the rest keeps its defaults.
 type botConfig struct {
-	apiURL, dbPath, listen, guildID string
-	sweep                           string
-	offerTimeout                    time.Duration
-	capacity                        int
+	apiURL, dbPath, dbURL, listen, guildID string
+	publicKey                              string // http mode when set
+	sweep                                  string
+	offerTimeout                           time.Duration
+	capacity                               int
 }
 
 func (c botConfig) yaml() string {
+	interactions, database := "gateway", fmt.Sprintf("path: %q", c.dbPath)
+	if c.publicKey != "" {
+		interactions = fmt.Sprintf("http\n  public_key: %q", c.publicKey)
+	}
+	if c.dbURL != "" {
+		database = fmt.Sprintf("url: %q", c.dbURL)
+	}
 	return fmt.Sprintf(`# written by cmd/loadtest
 discord:
   token: loadtest-token
   guild_ids: [%q]
   api_url: %q
+  interactions: %s
 database:
-  path: %q
+  %s
 schedule:
   sweep: %q
   digest: "0 9 * * MON"
@@ -56,9 +65,10 @@ referrals:
   referrer_capacity: %d
 http:
   listen: %q
+  interactions_path: /interactions
 log:
   level: warn
-`, c.guildID, c.apiURL, c.dbPath, c.sweep, int(c.offerTimeout/time.Second), c.capacity, c.listen)
+`, c.guildID, c.apiURL, interactions, database, c.sweep, int(c.offerTimeout/time.Second), c.capacity, c.listen)
 }
 
 // writeConfig writes the config and has the binary check it, so a bad one

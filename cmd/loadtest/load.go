@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -13,12 +14,24 @@ import (
 	"github.com/referralbot/referralbot/discordtest"
 )
 
-// target is one bot under load: its fake, its process and its driver.
+// target is one bot under load: its fake, its processes (several replicas
+// in http mode) and its driver.
 type target struct {
-	name string
-	dc   *discordtest.Server
-	proc *child
-	d    *driver
+	name    string
+	dc      *discordtest.Server
+	procs   []*child
+	listens []string // bot only: each process's http.listen
+	d       *driver
+}
+
+// exited reports an error if one of the target's processes is gone.
+func (t *target) exited() error {
+	for _, p := range t.procs {
+		if err := p.exited(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // phase is one measured phase.
@@ -57,7 +70,11 @@ func runLoad(ctx context.Context, o options, stdout, stderr io.Writer) (*report,
 	w := newWorld(o.students, o.referrers, o.companies)
 	jobs := 0
 
-	botFake, err := discordtest.New()
+	var fakeOpts []discordtest.ServerOption
+	if o.http() {
+		fakeOpts = append(fakeOpts, discordtest.WithHTTPInteractions())
+	}
+	botFake, err := discordtest.New(fakeOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -66,14 +83,23 @@ func runLoad(ctx context.Context, o options, stdout, stderr io.Writer) (*report,
 		return nil, err
 	}
 	w.populate(botFake)
-	listen, err := freeLoopbackAddr()
-	if err != nil {
-		return nil, err
-	}
-	cfg := botConfig{apiURL: botFake.URL(), dbPath: o.db, listen: listen, guildID: w.guild,
+	cfg := botConfig{apiURL: botFake.URL(), dbPath: o.db, guildID: w.guild,
 		sweep: "@every 1s", offerTimeout: 72 * time.Hour, capacity: 20}
-	if cfg.dbPath == "" {
+	if o.http() {
+		cfg.publicKey = botFake.PublicKey()
+	}
+	database := cfg.dbPath
+	switch {
+	case o.postgres != "":
+		var drop func()
+		if cfg.dbURL, drop, err = freshSchema(ctx, o.postgres); err != nil {
+			return nil, err
+		}
+		defer drop() // after the children stop
+		database = "a fresh PostgreSQL schema"
+	case cfg.dbPath == "":
 		cfg.dbPath = filepath.Join(dir, "referralbot.db")
+		database = cfg.dbPath
 	}
 	if o.waiting {
 		cfg.capacity = 1
@@ -81,30 +107,46 @@ func runLoad(ctx context.Context, o options, stdout, stderr io.Writer) (*report,
 	if o.sweep {
 		cfg.offerTimeout = o.offerTimeout
 	}
-	cfgPath := filepath.Join(dir, "config.yaml")
-	if err := writeConfig(ctx, bin, cfgPath, cfg); err != nil {
-		return nil, err
+	bot := &target{name: "bot", dc: botFake, d: newDriver(botFake, w, o, false, &jobs)}
+	var endpoints []string
+	for i := range o.replicas {
+		// One at a time: the first migrates the database.
+		started := time.Now()
+		if cfg.listen, err = freeLoopbackAddr(); err != nil {
+			return nil, err
+		}
+		name, cfgPath := "referralbot", filepath.Join(dir, "config.yaml")
+		if o.replicas > 1 {
+			name, cfgPath = fmt.Sprintf("referralbot replica %d", i+1), filepath.Join(dir, fmt.Sprintf("config-%d.yaml", i+1))
+		}
+		if err := writeConfig(ctx, bin, cfgPath, cfg); err != nil {
+			return nil, err
+		}
+		botProc, err := startChild(name, filepath.Join(dir, fmt.Sprintf("bot-%d.log", i+1)), o.verbose, stderr, bin, "run", "-config", cfgPath)
+		if err != nil {
+			return nil, err
+		}
+		defer botProc.stop()
+		if i == 0 {
+			if err := waitReady(ctx, botFake, w.guild, botProc); err != nil {
+				return nil, err
+			}
+		}
+		if err := waitHealthy(ctx, cfg.listen, botProc); err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(stdout, "%s pid %d ready in %v; database %s; metrics http://%s/metrics\n",
+			name, botProc.cmd.Process.Pid, time.Since(started).Round(time.Millisecond), database, cfg.listen)
+		bot.procs, bot.listens = append(bot.procs, botProc), append(bot.listens, cfg.listen)
+		endpoints = append(endpoints, "http://"+cfg.listen+"/interactions")
 	}
-
-	started := time.Now()
-	botProc, err := startChild("referralbot", filepath.Join(dir, "bot.log"), o.verbose, stderr, bin, "run", "-config", cfgPath)
-	if err != nil {
-		return nil, err
+	if o.http() {
+		botFake.SetInteractionEndpoints(endpoints...)
 	}
-	defer botProc.stop()
-	if err := waitReady(ctx, botFake, w.guild, botProc); err != nil {
-		return nil, err
-	}
-	if err := waitHealthy(ctx, listen, botProc); err != nil {
-		return nil, err
-	}
-	fmt.Fprintf(stdout, "referralbot pid %d ready in %v; database %s; metrics http://%s/metrics\n",
-		botProc.cmd.Process.Pid, time.Since(started).Round(time.Millisecond), cfg.dbPath, listen)
-	bot := &target{name: "bot", dc: botFake, proc: botProc, d: newDriver(botFake, w, o, false, &jobs)}
 
 	var bare *target
 	if o.bare && o.soak == 0 {
-		bareFake, err := discordtest.New()
+		bareFake, err := discordtest.New(fakeOpts...)
 		if err != nil {
 			return nil, err
 		}
@@ -114,16 +156,40 @@ func runLoad(ctx context.Context, o options, stdout, stderr io.Writer) (*report,
 		if err != nil {
 			return nil, err
 		}
-		bareProc, err := startChild("bare bot", filepath.Join(dir, "bare.log"), o.verbose, stderr, exe, "bare", "-api", bareFake.URL(), "-guild", w.guild)
-		if err != nil {
-			return nil, err
+		bare = &target{name: "bare", dc: bareFake, d: newDriver(bareFake, w, o, true, &jobs)}
+		var bareEndpoints []string
+		for i := range o.replicas {
+			args := []string{"bare", "-api", bareFake.URL(), "-guild", w.guild}
+			listen := ""
+			if o.http() {
+				if listen, err = freeLoopbackAddr(); err != nil {
+					return nil, err
+				}
+				args = append(args, "-http", listen, "-public-key", bareFake.PublicKey())
+			}
+			bareProc, err := startChild("bare bot", filepath.Join(dir, fmt.Sprintf("bare-%d.log", i+1)), o.verbose, stderr, exe, args...)
+			if err != nil {
+				return nil, err
+			}
+			defer bareProc.stop()
+			if i == 0 {
+				if err := waitReady(ctx, bareFake, w.guild, bareProc); err != nil {
+					return nil, err
+				}
+			}
+			if o.http() {
+				endpoint := "http://" + listen + "/interactions"
+				if err := waitEndpoint(ctx, bareFake, endpoint, bareProc); err != nil {
+					return nil, fmt.Errorf("bare bot %d: %w", i+1, err)
+				}
+				bareEndpoints = append(bareEndpoints, endpoint)
+			}
+			fmt.Fprintf(stdout, "bare bot pid %d ready\n", bareProc.cmd.Process.Pid)
+			bare.procs = append(bare.procs, bareProc)
 		}
-		defer bareProc.stop()
-		if err := waitReady(ctx, bareFake, w.guild, bareProc); err != nil {
-			return nil, err
+		if o.http() {
+			bareFake.SetInteractionEndpoints(bareEndpoints...)
 		}
-		fmt.Fprintf(stdout, "bare bot pid %d ready\n", bareProc.cmd.Process.Pid)
-		bare = &target{name: "bare", dc: bareFake, proc: bareProc, d: newDriver(bareFake, w, o, true, &jobs)}
 	}
 
 	t0 := time.Now()
@@ -144,12 +210,12 @@ func runLoad(ctx context.Context, o options, stdout, stderr io.Writer) (*report,
 	if err := pause(ctx, 2*time.Second); err != nil {
 		return nil, err
 	}
-	idle := measure(ctx, bot, listen)
+	idle := measure(ctx, bot)
 	rep.idle = idle
 	fmt.Fprintf(stdout, "bot idle after set-up: RSS %s, high-water %s, heap in use %s\n", mb(idle.mem.rss), mb(idle.mem.hwm), mb(int64(idle.heap)))
 
 	if o.soak > 0 {
-		return rep, runSoak(ctx, o, bot, listen, stdout)
+		return rep, runSoak(ctx, o, bot, stdout)
 	}
 	for _, rate := range o.rates {
 		for round := 1; round <= o.rounds; round++ {
@@ -157,7 +223,7 @@ func runLoad(ctx context.Context, o options, stdout, stderr io.Writer) (*report,
 				if t == nil {
 					continue
 				}
-				p, err := runPhase(ctx, o, w, t, listen, rate, round, &jobs, stdout)
+				p, err := runPhase(ctx, o, w, t, rate, round, &jobs, stdout)
 				if err != nil {
 					return nil, err
 				}
@@ -168,12 +234,31 @@ func runLoad(ctx context.Context, o options, stdout, stderr io.Writer) (*report,
 	if err := pause(ctx, 3*time.Second); err != nil {
 		return nil, err
 	}
-	after := measure(ctx, bot, listen)
+	after := measure(ctx, bot)
 	rep.after = after
 	printReport(stdout, o, rep.phases)
 	fmt.Fprintf(stdout, "bot 3 s after the load: RSS %s, high-water %s, heap in use %s (idle before: RSS %s)\n",
 		mb(after.mem.rss), mb(after.mem.hwm), mb(int64(after.heap)), mb(idle.mem.rss))
 	return rep, nil
+}
+
+// waitEndpoint waits until the child's interactions endpoint passes the
+// Developer Portal's check (it listens a moment after it starts).
+func waitEndpoint(ctx context.Context, dc *discordtest.Server, endpoint string, c *child) error {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	for {
+		err := dc.CheckInteractionsEndpoint(ctx, endpoint)
+		if err == nil {
+			return nil
+		}
+		if exited := c.exited(); exited != nil {
+			return exited
+		}
+		if perr := pause(ctx, 50*time.Millisecond); perr != nil {
+			return errors.Join(err, perr)
+		}
+	}
 }
 
 // waitReady waits for the child to register its commands in the guild.
@@ -197,7 +282,7 @@ func waitReady(ctx context.Context, dc *discordtest.Server, guild string, c *chi
 	}
 }
 
-func runPhase(ctx context.Context, o options, w *world, t *target, listen string, rate, round int, jobs *int, stdout io.Writer) (phase, error) {
+func runPhase(ctx context.Context, o options, w *world, t *target, rate, round int, jobs *int, stdout io.Writer) (phase, error) {
 	p := phase{target: t.name, rate: rate, round: round}
 	var at func(*stats)
 	if t.name == "bot" {
@@ -220,16 +305,16 @@ func runPhase(ctx context.Context, o options, w *world, t *target, listen string
 			}
 		}
 	}
-	before, selfBefore, start := measure(ctx, t, listen), cpu(os.Getpid()), time.Now()
+	before, selfBefore, start := measure(ctx, t), cpu(os.Getpid()), time.Now()
 	p.st = t.d.drive(ctx, rate, 0, o.phase, at, nil)
 	p.wall, p.selfCPU = time.Since(start), cpu(os.Getpid())-selfBefore
 	if err := ctx.Err(); err != nil {
 		return p, err
 	}
-	if err := t.proc.exited(); err != nil {
+	if err := t.exited(); err != nil {
 		return p, err
 	}
-	m := measure(ctx, t, listen)
+	m := measure(ctx, t)
 	p.mem, p.heap, p.steps, p.cpu = m.mem, m.heap, m.steps-before.steps, m.cpu-before.cpu
 	fmt.Fprintf(stdout, "  %-4s %4d/s round %d: %6d sent, p99 %7.2f ms, %d unanswered\n",
 		t.name, rate, round, p.st.sent, ms(percentile(p.st.latencies, 0.99)), p.st.unanswered)
@@ -259,21 +344,25 @@ type reading struct {
 	cpu         time.Duration
 }
 
-// measure reads a target's memory, and for the bot its heap and steps run.
-func measure(ctx context.Context, t *target, listen string) reading {
+// measure reads a target's memory and CPU, and for the bot its heap and
+// steps run: summed over its processes.
+func measure(ctx context.Context, t *target) reading {
 	var r reading
-	r.mem, _ = t.proc.memory()
-	r.cpu = cpu(t.proc.cmd.Process.Pid)
-	if t.name == "bot" {
+	for _, p := range t.procs {
+		m, _ := p.memory()
+		r.mem.rss, r.mem.hwm = r.mem.rss+m.rss, r.mem.hwm+m.hwm
+		r.cpu += cpu(p.cmd.Process.Pid)
+	}
+	for _, listen := range t.listens {
 		v, err := scrape(ctx, listen, "go_memstats_heap_inuse_bytes", "referralbot_steps_run_total")
 		if err == nil {
-			r.heap, r.steps = v["go_memstats_heap_inuse_bytes"], v["referralbot_steps_run_total"]
+			r.heap, r.steps = r.heap+v["go_memstats_heap_inuse_bytes"], r.steps+v["referralbot_steps_run_total"]
 		}
 	}
 	return r
 }
 
-func runSoak(ctx context.Context, o options, bot *target, listen string, stdout io.Writer) error {
+func runSoak(ctx context.Context, o options, bot *target, stdout io.Writer) error {
 	fmt.Fprintf(stdout, "soak: %d interactions at %d/s to the bot; every 10 s:\n", o.soak, o.soakRate)
 	fmt.Fprintf(stdout, "%8s %10s %10s %8s %8s %10s %8s %8s %8s %15s %16s\n", "elapsed", "sent", "achieved/s", "p50 ms", "p99 ms", "unanswered",
 		"RSS MB", "HWM MB", "heap MB", "loadtest RSS MB", "loadtest heap MB")
@@ -281,7 +370,7 @@ func runSoak(ctx context.Context, o options, bot *target, listen string, stdout 
 	bot.d.drive(ctx, o.soakRate, o.soak, 0, nil, func(st *stats, elapsed time.Duration) {
 		total += st.sent
 		unanswered += st.unanswered
-		m := measure(ctx, bot, listen)
+		m := measure(ctx, bot)
 		bot.dc.ForgetBefore(time.Now().Add(-15 * time.Second))
 		self, _ := procMemory(os.Getpid())
 		var selfMem runtime.MemStats
@@ -293,7 +382,7 @@ func runSoak(ctx context.Context, o options, bot *target, listen string, stdout 
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return bot.proc.exited()
+	return bot.exited()
 }
 
 func pause(ctx context.Context, d time.Duration) error {

@@ -26,7 +26,13 @@ func TestMain(m *testing.M) {
 // TestTinyLoad runs the real bot and the bare bot for 2 s each at 20/s and
 // checks that the report is complete and sane, so the command does not rot.
 func TestTinyLoad(t *testing.T) {
-	o, err := parseFlags([]string{"-rate", "20", "-phase", "2s", "-rounds", "1", "-students", "40", "-referrers", "10", "-companies", "2"}, io.Discard)
+	for _, mode := range []string{"gateway", "http"} {
+		t.Run(mode, func(t *testing.T) { tinyLoad(t, "-interactions", mode) })
+	}
+}
+
+func tinyLoad(t *testing.T, extra ...string) {
+	o, err := parseFlags(append([]string{"-rate", "20", "-phase", "2s", "-rounds", "1", "-students", "40", "-referrers", "10", "-companies", "2"}, extra...), io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,6 +86,11 @@ func TestParseFlagsRefusesBadInput(t *testing.T) {
 		{[]string{"-sweep", "-waiting"}, "choose one"},
 		{[]string{"-soak", "20000000"}, "-soak"},
 		{[]string{"extra"}, "unexpected argument"},
+		{[]string{"-interactions", "webhook"}, "-interactions"},
+		{[]string{"-replicas", "3", "-interactions", "http"}, "-replicas above 1"},
+		{[]string{"-replicas", "3", "-postgres", "postgres://127.0.0.1/x"}, "-replicas above 1"},
+		{[]string{"-replicas", "9"}, "-replicas: use 1 to 5"},
+		{[]string{"-db", "x.db", "-postgres", "postgres://127.0.0.1/x"}, "-db and -postgres"},
 	} {
 		_, err := parseFlags(tc.args, io.Discard)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

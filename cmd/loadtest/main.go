@@ -6,6 +6,8 @@
 //	go run ./cmd/loadtest -rate 300 -sweep         # while 1,000 offers time out and a digest runs
 //	go run ./cmd/loadtest -rate 300 -waiting       # every referrer at capacity: requests pile up waiting
 //	go run ./cmd/loadtest -soak 1000000 -soak-rate 300   # RSS every 10 s, to read flatness
+//	go run ./cmd/loadtest -interactions http       # signed POSTs to the bot's endpoint instead of the gateway
+//	go run ./cmd/loadtest -interactions http -postgres postgres://... -replicas 3   # three replicas on one schema
 //
 // It builds ./cmd/referralbot (or takes -bin), writes a config whose
 // discord.api_url is an in-process discordtest server, database.path the
@@ -20,7 +22,13 @@
 // rate, from random students.
 //
 // Latency is what the fake sees: from writing INTERACTION_CREATE to the
-// bot's gateway connection to accepting its interaction callback. An
+// bot's gateway connection to accepting its interaction callback (in http
+// mode: from signing the POST to the bot's endpoint to applying the HTTP
+// answer; with -replicas the fake sends them to the endpoints in turn).
+// With -postgres the bot runs on a fresh schema of that server (search_path
+// in database.url), dropped at the end. The bare bot takes the same shape:
+// in http mode it is an endpoint that checks the signature and answers,
+// one process per replica. An
 // interaction with no callback within -deadline (3 s) is unanswered. The
 // table shows p50, p99, max, the achieved rate, unanswered interactions,
 // the bot's RSS and high-water mark (/proc/PID/status) and Go heap in use
@@ -77,7 +85,12 @@ type options struct {
 	bare         bool
 	verbose      bool
 	seed         int64
+	interactions string // gateway or http
+	postgres     string // a server to make a fresh schema on; empty = SQLite
+	replicas     int
 }
+
+func (o options) http() bool { return o.interactions == "http" }
 
 // mix is the share in percent of each slot of the open-loop schedule.
 type mix struct{ status, request, press int }
@@ -111,7 +124,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: go run ./cmd/loadtest [flags]\n\n"+
 			"Drives the real referralbot (a child process) and a bare discordgo bot against in-process fake Discords\n"+
-			"at fixed rates and prints latency (gateway dispatch to callback), errors, RSS and heap. Flags:\n")
+			"at fixed rates and prints latency (gateway dispatch or signed POST, to callback), errors, RSS and heap. Flags:\n")
 		fs.PrintDefaults()
 	}
 	var o options
@@ -136,6 +149,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.bare, "bare", true, "also run the bare bot phases (the floor)")
 	fs.BoolVar(&o.verbose, "v", false, "copy the children's logs to stderr")
 	fs.Int64Var(&o.seed, "seed", 1, "random seed of the mix")
+	fs.StringVar(&o.interactions, "interactions", "gateway", "how the fake delivers interactions: gateway, or http (signed POSTs to each bot's endpoint)")
+	fs.StringVar(&o.postgres, "postgres", "", "PostgreSQL server URL (loopback) to run the bot on a fresh schema of, instead of SQLite")
+	fs.IntVar(&o.replicas, "replicas", 1, "bot processes on one database, endpoints taken in turn (1-5; above 1 needs -interactions http and -postgres)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -182,6 +198,11 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		{o.soakRate >= 1 && o.soakRate <= 2000, "-soak-rate: use 1 to 2000"},
 		{o.deadline >= 100*time.Millisecond && o.deadline <= 3*time.Second, "-deadline: use 100ms to 3s (Discord's window)"},
 		{!(o.sweep && o.waiting), "-sweep and -waiting: choose one"},
+		{o.interactions == "gateway" || o.interactions == "http", "-interactions: use gateway or http"},
+		{o.replicas >= 1 && o.replicas <= 5, "-replicas: use 1 to 5"},
+		{o.replicas == 1 || (o.http() && o.postgres != ""), "-replicas above 1: needs -interactions http and -postgres (one SQLite file, one gateway connection)"},
+		{o.postgres == "" || o.db == "", "-db and -postgres: choose one"},
+		{o.soak == 0 || o.replicas == 1, "-soak: with one replica"},
 	}
 	for _, c := range checks {
 		if !c.ok {

@@ -52,9 +52,17 @@ func printReport(out io.Writer, o options, phases []phase) {
 	case o.waiting:
 		mode = fmt.Sprintf("-waiting: every referrer at capacity, %d waiting before the load", o.backlog)
 	}
-	fmt.Fprintf(out, "\n%s; mix %d/%d/%d (status/request/press); %v phases; latency = gateway dispatch to callback; unanswered = no callback in %v;\n"+
-		"RSS and HWM from /proc at the phase's end; CPU %% of one core over the phase and its drain, for the bot and for this command (the fakes and the driver)\n\n",
-		mode, o.mix.status, o.mix.request, o.mix.press, o.phase, o.deadline)
+	latency := "gateway dispatch to callback"
+	if o.http() {
+		latency = "signed POST to the HTTP answer applied"
+	}
+	store := "SQLite"
+	if o.postgres != "" {
+		store = "PostgreSQL"
+	}
+	fmt.Fprintf(out, "\n%s; %s, %d process(es) each for the bot and the bare bot; mix %d/%d/%d (status/request/press); %v phases; latency = %s; unanswered = no callback in %v;\n"+
+		"RSS and HWM from /proc at the phase's end (summed over processes); CPU %% of one core over the phase and its drain, for the bot and for this command (the fakes and the driver)\n\n",
+		mode, store, o.replicas, o.mix.status, o.mix.request, o.mix.press, o.phase, latency, o.deadline)
 	fmt.Fprintln(out, "| rate/s | round | bot | sent | achieved/s | p50 ms | p99 ms | max ms | unanswered | RSS MB | HWM MB | heap MB | steps run | CPU % | loadtest CPU % |")
 	fmt.Fprintln(out, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, p := range phases {
