@@ -277,13 +277,15 @@ log:
 		start(r)
 	}
 
-	// Settle: the traffic stops, and every step and message due a sweep
-	// ago is done, whichever replica does it.
+	// Settle: the traffic stops, and every step due a sweep ago is done
+	// and every message recorded as sent, whichever replica does it (a
+	// message whose replica was killed mid-send goes again once its lease
+	// is over).
 	stopTraffic()
 	for deadline := time.Now().Add(time.Minute); ; time.Sleep(50 * time.Millisecond) {
 		now := aSweepAgo()
 		steps := store.count(t, fmt.Sprintf(`SELECT COUNT(*) FROM steps WHERE done_at IS NULL AND due_at <= %d`, now))
-		msgs := store.count(t, fmt.Sprintf(`SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= %d`, now))
+		msgs := store.count(t, fmt.Sprintf(`SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL AND created_at <= %d`, now))
 		if steps == 0 && msgs == 0 {
 			break
 		}

@@ -147,10 +147,12 @@ func (d *dialect) readTx() *sql.TxOptions {
 // process, which never leaves a message it read unsent without marking it
 // (but for a crash, after which it is that process that reads it again):
 // no lease, and a poll stays a read. PostgreSQL's replicas share the
-// outbox, so a claim keeps the others off the message while it is sent.
+// outbox, so a claim keeps the others off the message while it is sent:
+// long enough for a send and its quick retry, short enough that a message
+// whose replica died goes out again soon (with its nonce, so once).
 func (d *dialect) outboxLease() time.Duration {
 	if d.postgres {
-		return 30 * time.Second
+		return 10 * time.Second
 	}
 	return 0
 }
