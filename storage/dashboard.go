@@ -29,6 +29,12 @@ const (
 			UNION ALL SELECT company_key, company_name, furthest, 1 FROM requests WHERE guild_id = ?1 AND created_at >= ?4 AND created_at < ?5
 			UNION ALL SELECT company_key, company_name, furthest, 1 FROM requests WHERE guild_id = ?1 AND created_at >= ?6 AND created_at < ?7
 		) GROUP BY company_key, company_name, step`
+	// qDashFunnelLate is the window's requests that reached a step at or
+	// after its end, with the step they had before it.
+	qDashFunnelLate = `SELECT r.company_key, r.company_name, r.furthest, COALESCE((SELECT MAX(` + eventStep + `) FROM events e
+			WHERE e.request_id = r.id AND e.kind IN ('offered', 'accepted', 'submitted', 'outcome') AND e.at < ?3), 0)
+		FROM requests r WHERE r.guild_id = ?1 AND r.created_at >= ?2 AND r.created_at < ?3 AND r.id IN (
+			SELECT l.request_id FROM events l WHERE l.guild_id = ?1 AND l.at >= ?3 AND l.kind IN ('offered', 'accepted', 'submitted', 'outcome'))`
 	qDashFunnelTotals = `SELECT company_key, company_name, step, n FROM funnel_totals WHERE guild_id = ? AND n != 0`
 
 	// qDashAcceptWaits is request to accept of the window's accepts.
@@ -211,6 +217,21 @@ func dashFunnel(ctx context.Context, q querier, d *dashboard.Data, guildID strin
 			return err
 		}
 	} else if err := read(qDashFunnel, dayParts(guildID, from, to), 1); err != nil {
+		return err
+	}
+	// A request that reached a step at or after to counts at the step it
+	// had then (none, unless the page is for a past moment: one seek).
+	err := eachRow(ctx, q, qDashFunnelLate, []any{guildID, from, to}, func(rows *sql.Rows) error {
+		var key, name string
+		var now, then int
+		if err := rows.Scan(&key, &name, &now, &then); err != nil {
+			return err
+		}
+		counts[spelling{key, name, now}]--
+		counts[spelling{key, name, then}]++
+		return nil
+	})
+	if err != nil {
 		return err
 	}
 	byKey := map[string]*dashboard.CompanyFunnel{}

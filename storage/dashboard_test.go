@@ -242,6 +242,7 @@ func TestDashboardQueriesUseIndexes(t *testing.T) {
 		want  []string // "table index (constraint)" searched
 	}{
 		{"funnel", qDashFunnel, dayParts("g1", from, now), []string{"funnel_days PRIMARY KEY (guild_id=? AND day>? AND day<?)", "requests requests_guild_created (guild_id=? AND created_at>? AND created_at<?)"}},
+		{"funnel late steps", qDashFunnelLate, []any{"g1", from, now}, []string{"l events_guild_at (guild_id=? AND at>?)", "e events_request (request_id=? AND kind=?)"}},
 		{"funnel totals", qDashFunnelTotals, []any{"g1"}, []string{"funnel_totals PRIMARY KEY (guild_id=?)"}},
 		{"activity", qWindowCounts, windowParts("g1", from, now), []string{"event_days PRIMARY KEY (guild_id=? AND day>? AND day<?)", "events events_guild_at (guild_id=? AND at>? AND at<?)"}},
 		{"accept waits", qDashAcceptWaits, []any{"g1", from, now}, []string{"events events_referrer_work (guild_id=? AND kind=? AND at>? AND at<?)"}},
