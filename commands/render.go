@@ -38,7 +38,7 @@ func RenderNotice(n referral.Notice, loc *time.Location) (*discordgo.MessageSend
 	case referral.NoticeWaiting:
 		m = renderWaiting(n, loc)
 	case referral.NoticeStudentMatched:
-		m = text(fmt.Sprintf("A referrer at **%s** is being asked about your request #%d (%s). You'll hear from me as soon as they answer.", company(n), n.RequestID, role(n)))
+		m = text(fmt.Sprintf("A referrer at **%s** is being asked about your request #%d (%s). You'll hear from me once a referrer takes it on.", company(n), n.RequestID, role(n)))
 	case referral.NoticeAccepted:
 		m = renderAccepted(n)
 	case referral.NoticeSubmitted:

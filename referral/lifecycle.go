@@ -65,7 +65,8 @@ func Decline(s Snapshot, userID string, now time.Time) (Change, error) {
 }
 
 // OfferTo asks s.Next about s.Request, or leaves the request waiting when
-// nobody is eligible (s.Next nil). Needs Request, Next, Policy.
+// nobody is eligible (s.Next nil). The student hears each of "waiting" and
+// "a referrer is being asked" once (see Told). Needs Request, Next, Policy.
 func OfferTo(s Snapshot, why OfferWhy, now time.Time) (Change, error) {
 	if s.Request == nil {
 		return Change{}, ErrNotFound
@@ -81,7 +82,7 @@ func OfferTo(s Snapshot, why OfferWhy, now time.Time) (Change, error) {
 			t.To.ReferrerID = ""
 			c.Request = t
 		}
-		if why == OfferMoveOn {
+		if why == OfferMoveOn && !r.Told.Has(NoticeWaiting) {
 			c.Notices = []Outgoing{ToUser(r.GuildID, r.StudentID, WaitingNotice(r))}
 		}
 		return c, nil
@@ -100,8 +101,10 @@ func OfferTo(s Snapshot, why OfferWhy, now time.Time) (Change, error) {
 		Offer:   &NewOffer{RequestID: r.ID, GuildID: r.GuildID, ReferrerID: best, Due: due, Notice: ToUser(r.GuildID, best, n)},
 		Events:  []Event{event(r, EventOffered, best, "")},
 	}
-	if why == OfferWaiting && r.StudentID != "" {
-		// They were promised a DM "as soon as one is asked".
+	// They were promised a DM "as soon as one is asked": by the submit
+	// reply or the waiting DM, or when their referrer left.
+	promised := why == OfferWaiting || r.Told.Has(NoticeReferrerGone)
+	if promised && r.StudentID != "" && !r.Told.Has(NoticeStudentMatched) {
 		c.Notices = []Outgoing{ToUser(r.GuildID, r.StudentID, StudentMatchedNotice(r))}
 	}
 	return c, nil

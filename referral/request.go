@@ -28,6 +28,7 @@ type Request struct {
 	SubmittedAt time.Time
 	ClosedAt    time.Time // when it reached a final state
 	NextNudgeAt time.Time // zero when no follow-up is scheduled
+	Told        Told      // what the student was told of the search so far
 }
 
 // Seeker is what matching needs of r.

@@ -12,8 +12,11 @@ import (
 
 // The aggregates (migrations/0004_aggregates.sql) count events per server
 // by UTC hour, UTC day and all time, and keep per-company, per-status and
-// undeliverable counts. Triggers maintain them in the statement that
-// writes what they count; the digest and stats read them (digest.go).
+// undeliverable counts; 0012 adds the dashboard's: requests by day made,
+// company and furthest step, referrers' work by day, and the all-time
+// waits by minute. Triggers maintain them in the statement that writes
+// what they count; the digest, stats (digest.go) and the dashboard
+// (dashboard.go) read them.
 
 const (
 	hourMS = int64(time.Hour / time.Millisecond)
@@ -167,27 +170,46 @@ func (w *windowCounter) totalsBefore(ctx context.Context, q querier, t int64) (m
 }
 
 // insertEvent records an event. An accept carries the wait since its
-// request was made, so the digest's median reads no requests; the
-// aggregates count the event by trigger.
+// request was made and a request's first outcome the wait since its
+// submission, so the medians read no requests; the aggregates count the
+// event by trigger.
 func insertEvent(ctx context.Context, tx *txn, now time.Time, e referral.Event) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO events (request_id, guild_id, kind, actor_id, detail, at, wait_ms)
-		VALUES (?1, ?2, ?3, ?4, ?5, ?6, CASE WHEN ?3 = 'accepted' THEN ?6 - (SELECT created_at FROM requests WHERE id = ?1) END)`,
+		VALUES (?1, ?2, ?3, ?4, ?5, ?6, CASE
+			WHEN ?3 = 'accepted' THEN ?6 - (SELECT created_at FROM requests WHERE id = ?1)
+			WHEN ?3 = 'outcome' AND NOT EXISTS (SELECT 1 FROM events p WHERE p.request_id = ?1 AND p.kind = 'outcome')
+				THEN ?6 - (SELECT submitted_at FROM requests WHERE id = ?1) END)`,
 		e.RequestID, e.GuildID, e.Kind, e.ActorID, e.Detail, ms(now))
 	return err
 }
+
+// eventStep is the funnel step an event reaches (requests.furthest); the
+// triggers of migration 0012 use the same expression.
+const eventStep = `CASE e.kind WHEN 'offered' THEN 1 WHEN 'accepted' THEN 2 WHEN 'submitted' THEN 3
+	ELSE CASE e.detail WHEN 'screen' THEN 4 WHEN 'interview' THEN 5 WHEN 'offer' THEN 6 ELSE 0 END END`
 
 // rebuildAggregates recomputes every aggregate, and the waits on accepted
 // events, from history; migration 0004 backfills with the same queries.
 var rebuildAggregates = []string{
 	`UPDATE events SET wait_ms = events.at - r.created_at FROM requests r
 		WHERE r.id = events.request_id AND events.kind = 'accepted' AND events.wait_ms IS DISTINCT FROM events.at - r.created_at`,
-	`UPDATE events SET wait_ms = NULL WHERE wait_ms IS NOT NULL AND kind != 'accepted'`,
+	`UPDATE events SET wait_ms = CASE WHEN r.submitted_at IS NOT NULL AND NOT EXISTS (
+			SELECT 1 FROM events p WHERE p.request_id = events.request_id AND p.kind = 'outcome' AND p.id < events.id)
+		THEN events.at - r.submitted_at END FROM requests r WHERE r.id = events.request_id AND events.kind = 'outcome'`,
+	`UPDATE events SET wait_ms = NULL WHERE wait_ms IS NOT NULL AND kind NOT IN ('accepted', 'outcome')`,
+	`UPDATE requests SET furthest = COALESCE((SELECT MAX(` + eventStep + `) FROM events e
+		WHERE e.request_id = requests.id AND e.kind IN ('offered', 'accepted', 'submitted', 'outcome')), 0)`,
 	`DELETE FROM event_hours`,
 	`DELETE FROM event_days`,
 	`DELETE FROM event_totals`,
 	`DELETE FROM company_counts`,
 	`DELETE FROM referrer_counts`,
 	`DELETE FROM undeliverable_counts`,
+	`DELETE FROM funnel_days`,
+	`DELETE FROM funnel_totals`,
+	`DELETE FROM actor_days`,
+	`DELETE FROM actor_totals`,
+	`DELETE FROM wait_minutes`,
 	`INSERT INTO event_hours (guild_id, hour, what, n)
 		SELECT guild_id, at / 3600000 * 3600000, ` + eventWhat + `, COUNT(*) FROM events GROUP BY 1, 2, 3`,
 	`INSERT INTO event_days (guild_id, day, what, n)
@@ -206,6 +228,18 @@ var rebuildAggregates = []string{
 	`INSERT INTO referrer_counts (guild_id, status, n) SELECT guild_id, status, COUNT(*) FROM referrers GROUP BY 1, 2`,
 	`INSERT INTO undeliverable_counts (guild_id, n)
 		SELECT guild_id, COUNT(*) FROM outbox WHERE failed_at IS NOT NULL AND NOT reached_in_fallback GROUP BY 1`,
+	`INSERT INTO funnel_days (guild_id, day, company_key, company_name, step, n)
+		SELECT guild_id, created_at / 86400000 * 86400000, company_key, company_name, furthest, COUNT(*) FROM requests GROUP BY 1, 2, 3, 4, 5`,
+	`INSERT INTO funnel_totals (guild_id, company_key, company_name, step, n)
+		SELECT guild_id, company_key, company_name, furthest, COUNT(*) FROM requests GROUP BY 1, 2, 3, 4`,
+	`INSERT INTO actor_days (guild_id, day, actor_id, kind, n)
+		SELECT guild_id, at / 86400000 * 86400000, actor_id, kind, COUNT(*) FROM events
+		WHERE kind IN ('offered', 'accepted', 'declined', 'submitted') AND actor_id != '' GROUP BY 1, 2, 3, 4`,
+	`INSERT INTO actor_totals (guild_id, actor_id, kind, n, last_at)
+		SELECT guild_id, actor_id, kind, COUNT(*), MAX(at) FROM events
+		WHERE kind IN ('offered', 'accepted', 'declined', 'submitted') AND actor_id != '' GROUP BY 1, 2, 3`,
+	`INSERT INTO wait_minutes (guild_id, what, minute, n)
+		SELECT guild_id, kind, wait_ms / 60000, COUNT(*) FROM events WHERE wait_ms IS NOT NULL AND kind IN ('accepted', 'outcome') GROUP BY 1, 2, 3`,
 }
 
 // RebuildAggregates recomputes, in one transaction, every count the digest

@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"slices"
 	"time"
 
@@ -187,8 +188,31 @@ func (s *Store) apply(ctx context.Context, tx *txn, now time.Time, c referral.Ch
 		if err := enqueue(ctx, tx, now, n); err != nil {
 			return err
 		}
+		if err := recordTold(ctx, tx, n); err != nil {
+			return err
+		}
 	}
 	return nil
+}
+
+// recordTold notes a notice about a request's search on the request, for
+// the lifecycle to say each thing once (referral.Told).
+func recordTold(ctx context.Context, tx *txn, n referral.Outgoing) error {
+	if !referral.Tracks(n.Notice.Kind) || n.Notice.RequestID == 0 || n.UserID == "" {
+		return nil
+	}
+	var told referral.Told
+	err := tx.QueryRowContext(ctx, `SELECT told FROM requests WHERE id = ? AND student_id = ?`, n.Notice.RequestID, n.UserID).Scan(&told)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil // not the student's (nothing tracked goes to anyone else)
+	}
+	if err != nil {
+		return err
+	}
+	if after := told.After(n.Notice.Kind); after != told {
+		_, err = tx.ExecContext(ctx, `UPDATE requests SET told = ? WHERE id = ?`, after, n.Notice.RequestID)
+	}
+	return err
 }
 
 // oneRow turns an UPDATE or DELETE that matched no row into lost.

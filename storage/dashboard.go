@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 	"time"
@@ -14,114 +15,142 @@ import (
 	"github.com/referralbot/referralbot/referral"
 )
 
-// The dashboard's queries. They read the events and rows as they are;
-// Dashboard is the one method to change when the aggregates of the
-// performance work replace them.
+// The dashboard's queries read the maintained aggregates (migrations 0004
+// and 0012): whole UTC days of a period from the day tables, the partial
+// days at its ends from the rows themselves, all time from the totals; so
+// a page costs the same on a long history as on a short one.
 const (
-	// qDashFunnel sorts the period's requests by company and by the
-	// furthest step each reached before the end of the period: 0 made,
-	// 1 offered, 2 accepted, 3 submitted, 4 screen, 5 interview, 6 offer.
-	qDashFunnel = `SELECT company_key, MIN(company_name), step, COUNT(*) FROM (
-			SELECT r.company_key, r.company_name, CASE
-				WHEN EXISTS (SELECT 1 FROM events e WHERE e.request_id = r.id AND e.kind = 'outcome' AND e.detail = 'offer' AND e.at < ?3) THEN 6
-				WHEN EXISTS (SELECT 1 FROM events e WHERE e.request_id = r.id AND e.kind = 'outcome' AND e.detail = 'interview' AND e.at < ?3) THEN 5
-				WHEN EXISTS (SELECT 1 FROM events e WHERE e.request_id = r.id AND e.kind = 'outcome' AND e.detail = 'screen' AND e.at < ?3) THEN 4
-				WHEN r.submitted_at < ?3 THEN 3
-				WHEN r.accepted_at < ?3 THEN 2
-				WHEN EXISTS (SELECT 1 FROM events e WHERE e.request_id = r.id AND e.kind = 'offered' AND e.at < ?3) THEN 1
-				ELSE 0 END AS step
-			FROM requests r WHERE r.guild_id = ?1 AND r.created_at >= ?2 AND r.created_at < ?3 AND r.state != 'draft')
-		GROUP BY company_key, step`
+	// qDashFunnel counts a window's requests by company spelling and the
+	// furthest step each reached so far: 0 made, 1 offered, 2 accepted,
+	// 3 submitted, 4 screen, 5 interview, 6 offer. dayParts fills in the
+	// bounds.
+	qDashFunnel = `SELECT company_key, company_name, step, SUM(n) FROM (
+			SELECT company_key, company_name, step, n FROM funnel_days WHERE guild_id = ?1 AND day >= ?2 AND day < ?3
+			UNION ALL SELECT company_key, company_name, furthest, 1 FROM requests WHERE guild_id = ?1 AND created_at >= ?4 AND created_at < ?5
+			UNION ALL SELECT company_key, company_name, furthest, 1 FROM requests WHERE guild_id = ?1 AND created_at >= ?6 AND created_at < ?7
+		) GROUP BY company_key, company_name, step`
+	// qDashFunnelLate is the window's requests that reached a step at or
+	// after its end, with the step they had before it.
+	qDashFunnelLate = `SELECT r.company_key, r.company_name, r.furthest, COALESCE((SELECT MAX(` + eventStep + `) FROM events e
+			WHERE e.request_id = r.id AND e.kind IN ('offered', 'accepted', 'submitted', 'outcome') AND e.at < ?3), 0)
+		FROM requests r WHERE r.guild_id = ?1 AND r.created_at >= ?2 AND r.created_at < ?3 AND r.id IN (
+			SELECT l.request_id FROM events l WHERE l.guild_id = ?1 AND l.at >= ?3 AND l.kind IN ('offered', 'accepted', 'submitted', 'outcome'))`
+	qDashFunnelTotals = `SELECT company_key, company_name, step, n FROM funnel_totals WHERE guild_id = ? AND n != 0`
 
-	// dashEvent names an event as the digest counts it.
-	dashEvent      = `e.kind || CASE WHEN e.kind = 'outcome' THEN ':' || e.detail ELSE '' END`
-	dashEventWhere = `e.guild_id = ? AND e.at >= ? AND e.at < ? AND e.kind IN ('created', 'accepted', 'submitted', 'outcome')`
-
-	// qDashActivity counts the period's events.
-	qDashActivity = `SELECT ` + dashEvent + `, COUNT(*) FROM events e WHERE ` + dashEventWhere + ` GROUP BY 1`
-
-	// qDashWeeks counts the chart's events by window; the CASE is filled
-	// in by dashWeeks.
-	qDashWeeks = `SELECT CASE %s ELSE %d END, ` + dashEvent + `, COUNT(*) FROM events e WHERE ` + dashEventWhere + ` GROUP BY 1, 2`
-
-	// qDashAcceptWaits is request to accept of the period's accepts.
-	qDashAcceptWaits = `SELECT e.at - r.created_at FROM events e JOIN requests r ON r.id = e.request_id
-		WHERE e.guild_id = ? AND e.at >= ? AND e.at < ? AND e.kind = 'accepted' ORDER BY 1`
-
+	// qDashAcceptWaits is request to accept of the window's accepts.
+	qDashAcceptWaits = qDigestWaits
 	// qDashOutcomeWaits is submission to first outcome, of the first
-	// outcomes recorded in the period.
-	qDashOutcomeWaits = `SELECT e.at - r.submitted_at FROM events e JOIN requests r ON r.id = e.request_id
-		WHERE e.guild_id = ? AND e.at >= ? AND e.at < ? AND e.kind = 'outcome' AND r.submitted_at IS NOT NULL
-			AND NOT EXISTS (SELECT 1 FROM events p WHERE p.request_id = e.request_id AND p.kind = 'outcome' AND p.id < e.id)
-		ORDER BY 1`
+	// outcomes recorded in the window.
+	qDashOutcomeWaits = `SELECT wait_ms FROM events INDEXED BY events_first_outcome
+		WHERE guild_id = ? AND kind = 'outcome' AND wait_ms IS NOT NULL AND at >= ? AND at < ? ORDER BY wait_ms`
+	// qDashWaitMinutes is all-time waits by the minute, shortest first.
+	qDashWaitMinutes = `SELECT minute, n FROM wait_minutes WHERE guild_id = ? AND what = ? AND n != 0 ORDER BY minute`
 
-	// qDashWaiting lists the companies with waiting requests now, and
-	// how many active referrers each has.
-	qDashWaiting = `SELECT MIN(q.company_name), COUNT(*), MIN(q.created_at),
-			(SELECT COUNT(*) FROM referrer_companies c JOIN referrers rf ON rf.id = c.referrer_id
-				WHERE c.company_key = q.company_key AND rf.guild_id = q.guild_id AND rf.status = 'active')
-		FROM requests q WHERE q.guild_id = ? AND q.state = 'waiting'
-		GROUP BY q.guild_id, q.company_key ORDER BY COUNT(*) DESC, MIN(q.created_at), MIN(q.company_name)`
+	// qDashWaiting is the companies with waiting requests now; then per
+	// company its active referrers (every spelling) and its oldest waiting
+	// request.
+	qDashWaiting          = `SELECT company_key, company_name, waiting FROM company_counts WHERE guild_id = ? AND waiting > 0`
+	qDashCompanyReferrers = `SELECT COALESCE(SUM(referrers), 0) FROM company_counts WHERE guild_id = ? AND company_key = ?`
+	qDashOldestWaiting    = `SELECT MIN(created_at) FROM requests WHERE guild_id = ? AND company_key = ? AND state = 'waiting'`
 
 	// qDashReferrers is every referrer's profile, load and open reports.
+	// The load is the maintained one unless time may have lowered it
+	// (load_recheck_at passed): then it is counted, as matching would.
 	qDashReferrers = `SELECT rf.user_id, rf.status, rf.pause_reason, rf.paused_until, rf.capacity, rf.verified_domain, rf.created_at,
-			(SELECT COUNT(*) FROM offers o WHERE o.guild_id = rf.guild_id AND o.referrer_user_id = rf.user_id
-				AND (o.state = 'pending' OR (o.state = 'accepted' AND o.answered_at >= ?))),
+			CASE WHEN rf.load_recheck_at IS NULL OR rf.load_recheck_at > ?2 THEN rf.offer_load ELSE
+				(SELECT COUNT(*) FROM offers o WHERE o.guild_id = rf.guild_id AND o.referrer_user_id = rf.user_id
+					AND (o.state = 'pending' OR (o.state = 'accepted' AND o.answered_at >= ?1))) END,
 			(SELECT COUNT(*) FROM reports p WHERE p.guild_id = rf.guild_id AND p.referrer_id = rf.user_id AND p.resolved_at IS NULL)
-		FROM referrers rf WHERE rf.guild_id = ?`
+		FROM referrers rf WHERE rf.guild_id = ?3`
 
 	// qDashReferrerWork counts each referrer's offers, accepts and
-	// submissions in the period (the actor of those events).
-	qDashReferrerWork = `SELECT actor_id, kind, COUNT(*) FROM events
-		WHERE guild_id = ? AND at >= ? AND at < ? AND kind IN ('offered', 'accepted', 'submitted') AND actor_id != ''
-		GROUP BY 1, 2`
+	// submissions in a window (the actor of those events); dayParts fills
+	// in the bounds.
+	qDashReferrerWork = `SELECT actor_id, kind, SUM(n) FROM (
+			SELECT actor_id, kind, n FROM actor_days WHERE guild_id = ?1 AND day >= ?2 AND day < ?3
+			UNION ALL SELECT actor_id, kind, 1 FROM events WHERE guild_id = ?1 AND at >= ?4 AND at < ?5
+			UNION ALL SELECT actor_id, kind, 1 FROM events WHERE guild_id = ?1 AND at >= ?6 AND at < ?7
+		) WHERE kind IN ('offered', 'accepted', 'submitted') AND actor_id != '' GROUP BY 1, 2`
+	qDashReferrerWorkTotals = `SELECT actor_id, kind, n FROM actor_totals WHERE guild_id = ? AND kind IN ('offered', 'accepted', 'submitted')`
 
 	// qDashLastActive is each referrer's last own action, at any time.
-	qDashLastActive = `SELECT actor_id, MAX(at) FROM events
-		WHERE guild_id = ? AND at < ? AND kind IN ('accepted', 'declined', 'submitted') AND actor_id != '' GROUP BY 1`
+	qDashLastActive = `SELECT actor_id, MAX(last_at) FROM actor_totals
+		WHERE guild_id = ? AND kind IN ('accepted', 'declined', 'submitted') AND n > 0 GROUP BY 1`
 )
+
+// dayParts splits [from, to) (ms; to may be math.MaxInt64 for "from then
+// on") into the args of the day-table queries: whole UTC days, and the
+// partial days at either end. Empty parts are empty ranges.
+func dayParts(guildID string, from, to int64) []any {
+	var days, a, b [2]int64
+	d1, d2 := ceilTo(from, dayMS), floorTo(to, dayMS)
+	if to == math.MaxInt64 {
+		d2 = to
+	}
+	if d1 >= d2 {
+		a = [2]int64{from, to}
+	} else {
+		days, a, b = [2]int64{d1, d2}, [2]int64{from, d1}, [2]int64{d2, to}
+	}
+	return []any{guildID, days[0], days[1], a[0], a[1], b[0], b[1]}
+}
 
 // Dashboard is a server's numbers for the web dashboard over the period
 // ending at now, all from one snapshot. The activity is the digest's: the
-// same events in the same calendar weeks of the store's time zone.
+// same events in the same calendar weeks of the store's time zone. The
+// funnel follows the period's requests to the furthest step each reached
+// so far.
 func (s *Store) Dashboard(ctx context.Context, guildID string, period dashboard.Period, now time.Time) (dashboard.Data, error) {
 	loc := s.loc
 	now = now.UTC()
 	d := dashboard.Data{From: period.Since(now, loc), To: now}
-	q, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	q, err := s.read.BeginTx(ctx, s.d.readTx())
 	if err != nil {
 		return d, fmt.Errorf("dashboard: %w", err)
 	}
 	defer q.Rollback()
-	from := ms(d.From)
-	if d.From.IsZero() {
-		from = int64(0)
-	}
-	if err := dashFunnel(ctx, q, &d, guildID, from); err != nil {
+	if err := s.dashboard(ctx, q, &d, guildID, period, now); err != nil {
 		return d, fmt.Errorf("dashboard: %w", err)
 	}
-	if d.Weeks, err = dashWeeks(ctx, q, guildID, now, loc, period.ChartWeeks()); err != nil {
-		return d, fmt.Errorf("dashboard: %w", err)
-	}
-	if d.MedianAccept, d.Accepts, err = dashMedian(ctx, q, qDashAcceptWaits, guildID, from, ms(now)); err != nil {
-		return d, fmt.Errorf("dashboard: %w", err)
-	}
-	if d.MedianOutcome, d.Outcomes, err = dashMedian(ctx, q, qDashOutcomeWaits, guildID, from, ms(now)); err != nil {
-		return d, fmt.Errorf("dashboard: %w", err)
-	}
-	err = eachRow(ctx, q, qDashWaiting, []any{guildID}, func(rows *sql.Rows) error {
-		var w dashboard.Waiting
-		var since int64
-		err := rows.Scan(&w.Company, &w.Requests, &since, &w.Referrers)
-		w.Since = time.UnixMilli(since).UTC()
-		d.Waiting = append(d.Waiting, w)
-		return err
-	})
+	return d, nil
+}
+
+func (s *Store) dashboard(ctx context.Context, q *txn, d *dashboard.Data, guildID string, period dashboard.Period, now time.Time) error {
+	allTime := d.From.IsZero()
+	from, to := d.From.UnixMilli(), now.UnixMilli()
+	windows, err := newWindowCounter(ctx, q, guildID)
 	if err != nil {
-		return d, fmt.Errorf("dashboard: %w", err)
+		return err
 	}
-	if d.Referrers, err = dashReferrers(ctx, q, guildID, from, now); err != nil {
-		return d, fmt.Errorf("dashboard: %w", err)
+	defer windows.Close()
+
+	if err := dashFunnel(ctx, q, d, guildID, allTime, from, to); err != nil {
+		return err
+	}
+	var activity map[string]int
+	if allTime {
+		activity, err = windows.totalsBefore(ctx, q, to)
+	} else {
+		activity, err = windows.count(ctx, from, to)
+	}
+	if err != nil {
+		return err
+	}
+	addCounts(&d.Activity, activity)
+	if d.Weeks, err = dashWeeks(ctx, windows, now, s.loc, period.ChartWeeks()); err != nil {
+		return err
+	}
+	if d.MedianAccept, d.Accepts, err = dashMedian(ctx, q, qDashAcceptWaits, referral.EventAccepted, guildID, allTime, from, to); err != nil {
+		return err
+	}
+	if d.MedianOutcome, d.Outcomes, err = dashMedian(ctx, q, qDashOutcomeWaits, referral.EventOutcome, guildID, allTime, from, to); err != nil {
+		return err
+	}
+	if d.Waiting, err = dashWaiting(ctx, q, guildID); err != nil {
+		return err
+	}
+	if d.Referrers, err = dashReferrers(ctx, q, guildID, allTime, from, now); err != nil {
+		return err
 	}
 	counts := map[string]int{}
 	err = eachRow(ctx, q, `SELECT reason, n FROM decline_reasons WHERE guild_id = ?`, []any{guildID}, func(rows *sql.Rows) error {
@@ -132,32 +161,24 @@ func (s *Store) Dashboard(ctx context.Context, guildID string, period dashboard.
 		return err
 	})
 	if err != nil {
-		return d, fmt.Errorf("dashboard: %w", err)
+		return err
 	}
 	for _, r := range referral.DeclineReasons() {
 		if n := counts[string(r)]; n > 0 {
 			d.Declines = append(d.Declines, dashboard.DeclineCount{Reason: r.Label(), N: n})
 		}
 	}
-	return d, nil
+	return nil
 }
 
-// addEvents adds n events of one kind to the activity.
-func addEvents(a *dashboard.Activity, what string, n int) {
-	switch what {
-	case "created":
-		a.NewRequests += n
-	case "accepted":
-		a.Matched += n
-	case "submitted":
-		a.Submitted += n
-	case "outcome:" + string(referral.OutcomeScreen):
-		a.Screens += n
-	case "outcome:" + string(referral.OutcomeInterview):
-		a.Interviews += n
-	case "outcome:" + string(referral.OutcomeOffer):
-		a.Offers += n
-	}
+// addCounts adds event counts by what they are (eventWhat) to the activity.
+func addCounts(a *dashboard.Activity, counts map[string]int) {
+	a.NewRequests += counts[referral.EventCreated]
+	a.Matched += counts[referral.EventAccepted]
+	a.Submitted += counts[referral.EventSubmitted]
+	a.Screens += counts["outcome:"+string(referral.OutcomeScreen)]
+	a.Interviews += counts["outcome:"+string(referral.OutcomeInterview)]
+	a.Offers += counts["outcome:"+string(referral.OutcomeOffer)]
 }
 
 // reach adds n requests whose furthest step is step to a funnel: they
@@ -170,87 +191,103 @@ func reach(f *dashboard.Funnel, step, n int) {
 	}
 }
 
-func dashFunnel(ctx context.Context, q querier, d *dashboard.Data, guildID string, from any) error {
-	byKey := map[string]*dashboard.CompanyFunnel{}
-	var keys []string
-	err := eachRow(ctx, q, qDashFunnel, []any{guildID, from, ms(d.To)}, func(rows *sql.Rows) error {
-		var key, name string
-		var step, n int
-		if err := rows.Scan(&key, &name, &step, &n); err != nil {
+// dashFunnel is the funnel of the requests made in [from, to), or before
+// to for all time (the totals less any made from to on), by company: a
+// company reads as the first of its spellings.
+func dashFunnel(ctx context.Context, q querier, d *dashboard.Data, guildID string, allTime bool, from, to int64) error {
+	type spelling struct {
+		key, name string
+		step      int
+	}
+	counts := map[spelling]int{}
+	read := func(query string, args []any, sign int) error {
+		return eachRow(ctx, q, query, args, func(rows *sql.Rows) error {
+			var sp spelling
+			var n int
+			err := rows.Scan(&sp.key, &sp.name, &sp.step, &n)
+			counts[sp] += sign * n
+			return err
+		})
+	}
+	if allTime {
+		if err := read(qDashFunnelTotals, []any{guildID}, 1); err != nil {
 			return err
 		}
-		c := byKey[key]
-		if c == nil {
-			c = &dashboard.CompanyFunnel{Company: name}
-			byKey[key] = c
-			keys = append(keys, key)
+		if err := read(qDashFunnel, dayParts(guildID, to, math.MaxInt64), -1); err != nil {
+			return err
 		}
-		reach(&c.Funnel, step, n)
-		reach(&d.Funnel, step, n)
+	} else if err := read(qDashFunnel, dayParts(guildID, from, to), 1); err != nil {
+		return err
+	}
+	// A request that reached a step at or after to counts at the step it
+	// had then (none, unless the page is for a past moment: one seek).
+	err := eachRow(ctx, q, qDashFunnelLate, []any{guildID, from, to}, func(rows *sql.Rows) error {
+		var key, name string
+		var now, then int
+		if err := rows.Scan(&key, &name, &now, &then); err != nil {
+			return err
+		}
+		counts[spelling{key, name, now}]--
+		counts[spelling{key, name, then}]++
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	for _, k := range keys {
-		d.Companies = append(d.Companies, *byKey[k])
+	byKey := map[string]*dashboard.CompanyFunnel{}
+	for sp, n := range counts {
+		if n <= 0 {
+			continue
+		}
+		c := byKey[sp.key]
+		if c == nil {
+			c = &dashboard.CompanyFunnel{Company: sp.name}
+			byKey[sp.key] = c
+		} else if sp.name < c.Company {
+			c.Company = sp.name
+		}
+		reach(&c.Funnel, sp.step, n)
+		reach(&d.Funnel, sp.step, n)
+	}
+	for _, c := range byKey {
+		d.Companies = append(d.Companies, *c)
 	}
 	sort.Slice(d.Companies, func(i, j int) bool {
 		a, b := d.Companies[i], d.Companies[j]
 		if a.Requests != b.Requests {
 			return a.Requests > b.Requests
 		}
-		return strings.ToLower(a.Company) < strings.ToLower(b.Company)
+		if la, lb := strings.ToLower(a.Company), strings.ToLower(b.Company); la != lb {
+			return la < lb
+		}
+		return a.Company < b.Company
 	})
-	return eachRow(ctx, q, qDashActivity, []any{guildID, from, ms(d.To)}, func(rows *sql.Rows) error {
-		var what string
-		var n int
-		err := rows.Scan(&what, &n)
-		addEvents(&d.Activity, what, n)
-		return err
-	})
+	return nil
 }
 
 // dashWeeks counts the chart's n windows, oldest first: window i (counted
 // back from now) is seven calendar days in loc, the digest's weeks.
-func dashWeeks(ctx context.Context, q querier, guildID string, now time.Time, loc *time.Location, n int) ([]dashboard.Week, error) {
+func dashWeeks(ctx context.Context, windows *windowCounter, now time.Time, loc *time.Location, n int) ([]dashboard.Week, error) {
 	local := now.In(loc)
-	bounds := make([]time.Time, n+1) // bounds[i] ends window i, bounds[i+1] starts it
-	bounds[0] = now
-	var cases strings.Builder
-	args := make([]any, 0, n+2)
-	for i := 1; i <= n; i++ {
-		bounds[i] = local.AddDate(0, 0, -7*i).UTC()
-		if i < n {
-			fmt.Fprintf(&cases, "WHEN e.at >= ? THEN %d ", i-1)
-			args = append(args, ms(bounds[i]))
-		}
-	}
-	args = append(args, guildID, ms(bounds[n]), ms(now))
-	counts := make([]dashboard.Activity, n)
-	err := eachRow(ctx, q, fmt.Sprintf(qDashWeeks, cases.String(), n-1), args, func(rows *sql.Rows) error {
-		var i, c int
-		var what string
-		if err := rows.Scan(&i, &what, &c); err != nil {
-			return err
-		}
-		if i >= 0 && i < n {
-			addEvents(&counts[i], what, c)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
 	weeks := make([]dashboard.Week, n)
 	for i := range n {
-		weeks[n-1-i] = dashboard.Week{From: bounds[i+1], To: bounds[i], Activity: counts[i]}
+		w := dashboard.Week{From: local.AddDate(0, 0, -7*(i+1)).UTC(), To: local.AddDate(0, 0, -7*i).UTC()}
+		counts, err := windows.count(ctx, w.From.UnixMilli(), w.To.UnixMilli())
+		if err != nil {
+			return nil, err
+		}
+		addCounts(&w.Activity, counts)
+		weeks[n-1-i] = w
 	}
 	return weeks, nil
 }
 
-// dashMedian runs a query of sorted millisecond waits.
-func dashMedian(ctx context.Context, q querier, query, guildID string, from, to any) (time.Duration, int, error) {
+// dashMedian is the median of a window's sorted millisecond waits, or of
+// all time's from the minute histogram (what: accepted or outcome).
+func dashMedian(ctx context.Context, q querier, query, what, guildID string, allTime bool, from, to int64) (time.Duration, int, error) {
+	if allTime {
+		return minuteMedian(ctx, q, guildID, what)
+	}
 	var waits []int64
 	err := eachRow(ctx, q, query, []any{guildID, from, to}, func(rows *sql.Rows) error {
 		var w int64
@@ -261,10 +298,90 @@ func dashMedian(ctx context.Context, q querier, query, guildID string, from, to 
 	return median(waits), len(waits), err
 }
 
-func dashReferrers(ctx context.Context, q querier, guildID string, from any, now time.Time) ([]dashboard.Referrer, error) {
+// minuteMedian is the median of all time's waits, to the minute.
+func minuteMedian(ctx context.Context, q querier, guildID, what string) (time.Duration, int, error) {
+	type bucket struct{ minute, n int64 }
+	var buckets []bucket
+	total := int64(0)
+	err := eachRow(ctx, q, qDashWaitMinutes, []any{guildID, what}, func(rows *sql.Rows) error {
+		var b bucket
+		err := rows.Scan(&b.minute, &b.n)
+		buckets = append(buckets, b)
+		total += b.n
+		return err
+	})
+	if err != nil || total == 0 {
+		return 0, 0, err
+	}
+	// The minutes of the (total-1)/2-th and total/2-th waits, 0-based.
+	at := func(i int64) int64 {
+		for _, b := range buckets {
+			if i < b.n {
+				return b.minute
+			}
+			i -= b.n
+		}
+		return buckets[len(buckets)-1].minute
+	}
+	mid := (at((total-1)/2) + at(total/2)) * int64(time.Minute) / 2
+	return time.Duration(mid), int(total), nil
+}
+
+// dashWaiting is the companies whose requests wait now: most waiting
+// first, then the longest waiting.
+func dashWaiting(ctx context.Context, q querier, guildID string) ([]dashboard.Waiting, error) {
+	byKey := map[string]*dashboard.Waiting{}
+	var keys []string
+	err := eachRow(ctx, q, qDashWaiting, []any{guildID}, func(rows *sql.Rows) error {
+		var key, name string
+		var n int
+		if err := rows.Scan(&key, &name, &n); err != nil {
+			return err
+		}
+		w := byKey[key]
+		if w == nil {
+			w = &dashboard.Waiting{Company: name}
+			byKey[key] = w
+			keys = append(keys, key)
+		} else if name < w.Company {
+			w.Company = name
+		}
+		w.Requests += n
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	var out []dashboard.Waiting
+	for _, key := range keys {
+		w := byKey[key]
+		if err := q.QueryRowContext(ctx, qDashCompanyReferrers, guildID, key).Scan(&w.Referrers); err != nil {
+			return nil, err
+		}
+		var since sql.NullInt64
+		if err := q.QueryRowContext(ctx, qDashOldestWaiting, guildID, key).Scan(&since); err != nil {
+			return nil, err
+		}
+		w.Since = fromMS(since)
+		out = append(out, *w)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.Requests != b.Requests {
+			return a.Requests > b.Requests
+		}
+		if !a.Since.Equal(b.Since) {
+			return a.Since.Before(b.Since)
+		}
+		return a.Company < b.Company
+	})
+	return out, nil
+}
+
+func dashReferrers(ctx context.Context, q querier, guildID string, allTime bool, from int64, now time.Time) ([]dashboard.Referrer, error) {
 	var list []dashboard.Referrer
 	byUser := map[string]*dashboard.Referrer{}
-	err := eachRow(ctx, q, qDashReferrers, []any{ms(now.Add(-referral.CapacityWindow)), guildID}, func(rows *sql.Rows) error {
+	err := eachRow(ctx, q, qDashReferrers, []any{ms(now.Add(-referral.CapacityWindow)), ms(now), guildID}, func(rows *sql.Rows) error {
 		var r dashboard.Referrer
 		var reason string
 		var paused sql.NullInt64
@@ -284,37 +401,47 @@ func dashReferrers(ctx context.Context, q querier, guildID string, from any, now
 	for i := range list {
 		byUser[list[i].UserID] = &list[i]
 	}
-	err = eachRow(ctx, q, qDashReferrerWork, []any{guildID, from, ms(now)}, func(rows *sql.Rows) error {
-		var user, kind string
-		var n int
-		if err := rows.Scan(&user, &kind, &n); err != nil {
-			return err
+	work := func(query string, args []any, sign int) error {
+		return eachRow(ctx, q, query, args, func(rows *sql.Rows) error {
+			var user, kind string
+			var n int
+			if err := rows.Scan(&user, &kind, &n); err != nil {
+				return err
+			}
+			r := byUser[user]
+			if r == nil {
+				return nil // no longer a referrer here
+			}
+			switch kind {
+			case referral.EventOffered:
+				r.Asked += sign * n
+			case referral.EventAccepted:
+				r.Accepted += sign * n
+			case referral.EventSubmitted:
+				r.Submitted += sign * n
+			}
+			return nil
+		})
+	}
+	if allTime {
+		err = work(qDashReferrerWorkTotals, []any{guildID}, 1)
+		if err == nil {
+			err = work(qDashReferrerWork, dayParts(guildID, now.UnixMilli(), math.MaxInt64), -1)
 		}
-		r := byUser[user]
-		if r == nil {
-			return nil // no longer a referrer here
-		}
-		switch kind {
-		case "offered":
-			r.Asked = n
-		case "accepted":
-			r.Accepted = n
-		case "submitted":
-			r.Submitted = n
-		}
-		return nil
-	})
+	} else {
+		err = work(qDashReferrerWork, dayParts(guildID, from, now.UnixMilli()), 1)
+	}
 	if err != nil {
 		return nil, err
 	}
-	err = eachRow(ctx, q, qDashLastActive, []any{guildID, ms(now)}, func(rows *sql.Rows) error {
+	err = eachRow(ctx, q, qDashLastActive, []any{guildID}, func(rows *sql.Rows) error {
 		var user string
-		var at int64
+		var at sql.NullInt64
 		if err := rows.Scan(&user, &at); err != nil {
 			return err
 		}
-		if r := byUser[user]; r != nil {
-			if t := time.UnixMilli(at).UTC(); t.After(r.LastActive) {
+		if r := byUser[user]; r != nil && at.Valid {
+			if t := time.UnixMilli(at.Int64).UTC(); t.After(r.LastActive) {
 				r.LastActive = t
 			}
 		}

@@ -238,21 +238,27 @@ func addActivity(a, b dashboard.Activity) dashboard.Activity {
 
 func TestDashboardQueriesUseIndexesSQLite(t *testing.T) {
 	s, _, _ := seedDashboard(t)
-	now, from := ms(nov(16, 9)), ms(nov(16, 9).AddDate(0, 0, -28))
+	now, from := nov(16, 9).UnixMilli(), nov(16, 9).AddDate(0, 0, -28).UnixMilli()
 	tests := []struct {
 		name  string
 		query string
 		args  []any
 		want  []string // "table index (constraint)" searched
 	}{
-		{"funnel", qDashFunnel, []any{"g1", from, now}, []string{"r requests_guild_created (guild_id=? AND created_at>? AND created_at<?)", "e events_request (request_id=? AND kind=?"}},
-		{"activity", qDashActivity, []any{"g1", from, now}, []string{"e events_guild_at (guild_id=? AND at>? AND at<?)"}},
-		{"weeks", strings.Replace(strings.Replace(qDashWeeks, "%s", "WHEN e.at >= ? THEN 0 ", 1), "%d", "1", 1), []any{from, "g1", from, now}, []string{"e events_guild_at (guild_id=? AND at>? AND at<?)"}},
-		{"accept waits", qDashAcceptWaits, []any{"g1", from, now}, []string{"e events_referrer_work (guild_id=? AND kind=? AND at>? AND at<?)"}},
-		{"outcome waits", qDashOutcomeWaits, []any{"g1", from, now}, []string{"e events_guild_at (guild_id=? AND at>? AND at<?)", "p events_request (request_id=? AND kind=?"}},
-		{"waiting", qDashWaiting, []any{"g1"}, []string{"q requests_waiting (guild_id=?)"}},
-		{"referrers", qDashReferrers, []any{now, "g1"}, []string{"rf sqlite_autoindex_referrers_1 (guild_id=?)", "o offers_referrer (guild_id=? AND referrer_user_id=?)", "p reports_open (guild_id=? AND referrer_id=?)"}},
-		{"referrer work", qDashReferrerWork, []any{"g1", from, now}, []string{"events events_guild_at (guild_id=? AND at>? AND at<?)"}},
+		{"funnel", qDashFunnel, dayParts("g1", from, now), []string{"funnel_days PRIMARY KEY (guild_id=? AND day>? AND day<?)", "requests requests_guild_created (guild_id=? AND created_at>? AND created_at<?)"}},
+		{"funnel late steps", qDashFunnelLate, []any{"g1", from, now}, []string{"l events_guild_at (guild_id=? AND at>?)", "e events_request (request_id=? AND kind=?)"}},
+		{"funnel totals", qDashFunnelTotals, []any{"g1"}, []string{"funnel_totals PRIMARY KEY (guild_id=?)"}},
+		{"activity", qWindowCounts, windowParts("g1", from, now), []string{"event_days PRIMARY KEY (guild_id=? AND day>? AND day<?)", "events events_guild_at (guild_id=? AND at>? AND at<?)"}},
+		{"accept waits", qDashAcceptWaits, []any{"g1", from, now}, []string{"events events_referrer_work (guild_id=? AND kind=? AND at>? AND at<?)"}},
+		{"outcome waits", qDashOutcomeWaits, []any{"g1", from, now}, []string{"events events_first_outcome (guild_id=? AND at>? AND at<?)"}},
+		{"all-time waits", qDashWaitMinutes, []any{"g1", "accepted"}, []string{"wait_minutes PRIMARY KEY (guild_id=? AND what=?)"}},
+		{"waiting", qDashWaiting, []any{"g1"}, []string{"company_counts company_counts_waiting (guild_id=?)"}},
+		{"company referrers", qDashCompanyReferrers, []any{"g1", "amazon"}, []string{"company_counts PRIMARY KEY (guild_id=? AND company_key=?)"}},
+		{"oldest waiting", qDashOldestWaiting, []any{"g1", "amazon"}, []string{"requests requests_waiting (guild_id=? AND company_key=?)"}},
+		{"referrers", qDashReferrers, []any{now, now, "g1"}, []string{"rf sqlite_autoindex_referrers_1 (guild_id=?)", "o offers_referrer (guild_id=? AND referrer_user_id=?)", "p reports_open (guild_id=? AND referrer_id=?)"}},
+		{"referrer work", qDashReferrerWork, dayParts("g1", from, now), []string{"actor_days PRIMARY KEY (guild_id=? AND day>? AND day<?)", "events events_guild_at (guild_id=? AND at>? AND at<?)"}},
+		{"referrer work totals", qDashReferrerWorkTotals, []any{"g1"}, []string{"actor_totals PRIMARY KEY (guild_id=?)"}},
+		{"last active", qDashLastActive, []any{"g1"}, []string{"actor_totals PRIMARY KEY (guild_id=?)"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -268,7 +274,8 @@ func TestDashboardQueriesUseIndexesSQLite(t *testing.T) {
 				}
 			}
 			for _, line := range strings.Split(plan, "\n") {
-				if strings.HasPrefix(line, "SCAN ") && !strings.HasPrefix(line, "SCAN CONSTANT ROW") {
+				// The union of aggregate rows is read as it comes (a co-routine), not a table.
+				if strings.HasPrefix(line, "SCAN ") && !strings.HasPrefix(line, "SCAN CONSTANT ROW") && !strings.HasPrefix(line, "SCAN (subquery-") {
 					t.Errorf("plan scans a whole table: %q\n%s", line, plan)
 				}
 			}

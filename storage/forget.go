@@ -77,7 +77,7 @@ func (s *Store) ForgetUser(ctx context.Context, userID string) (referral.ForgetR
 				return err
 			}
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE requests SET student_id = '', job_url = '', role = '', intro = '', resume_url = '', note = '',
+		if _, err := tx.ExecContext(ctx, `UPDATE requests SET student_id = '', job_url = '', role = '', intro = '', resume_url = '', note = '', told = '',
 			erased_at = ?, updated_at = ? WHERE student_id = ?`, ms(now), ms(now), userID); err != nil {
 			return err
 		}

@@ -11,7 +11,7 @@ import (
 )
 
 const requestColumns = `id, guild_id, student_id, company_key, company_name, state, job_url, role, intro, resume_url, note,
-	referrer_id, outcome, created_at, accepted_at, submitted_at, closed_at,
+	referrer_id, outcome, created_at, accepted_at, submitted_at, closed_at, told,
 	(SELECT MIN(due_at) FROM steps WHERE kind = 'nudge' AND subject_id = requests.id AND done_at IS NULL)`
 
 func scanRequest(row scanner) (referral.Request, error) {
@@ -20,7 +20,7 @@ func scanRequest(row scanner) (referral.Request, error) {
 	var accepted, submitted, closed, nudge sql.NullInt64
 	err := row.Scan(&r.ID, &r.GuildID, &r.StudentID, &r.Company.Key, &r.Company.Name, &r.State,
 		&r.Fields.JobURL, &r.Fields.Role, &r.Fields.Intro, &r.Fields.ResumeURL, &r.Fields.Note,
-		&r.ReferrerID, &r.Outcome, &created, &accepted, &submitted, &closed, &nudge)
+		&r.ReferrerID, &r.Outcome, &created, &accepted, &submitted, &closed, &r.Told, &nudge)
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, referral.ErrNotFound
 	}
