@@ -287,7 +287,14 @@ func (s *Server) post(ctx context.Context, url string, header http.Header, body 
 	if err != nil {
 		return 0, "", nil, err
 	}
-	req.Header = header
+	req.Header = header.Clone()
+	// An Idempotency-Key lets Go's transport resend the POST on a new
+	// connection when a pooled one turns out dead before any answer (the
+	// replica behind it was killed and restarted on the same port), as a
+	// load balancer in front of replicas retries; had the dying process
+	// already taken it, the rules refuse the repeat (an offer accepted
+	// once stays accepted).
+	req.Header.Set("Idempotency-Key", strconv.FormatUint(s.deliveries.Add(1), 10))
 	res, err := s.client.Do(req)
 	if err != nil {
 		return 0, "", nil, err

@@ -41,6 +41,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bwmarrin/discordgo"
@@ -133,6 +134,7 @@ type Server struct {
 	sigFaults    []SignatureFault
 	signer       ed25519.PrivateKey
 	client       *http.Client
+	deliveries   atomic.Uint64 // numbers each HTTP delivery's Idempotency-Key
 }
 
 // New starts a fake Discord on 127.0.0.1 with a random port.
