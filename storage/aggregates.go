@@ -14,13 +14,17 @@ import (
 // by UTC hour, UTC day and all time, and keep per-company, per-status and
 // undeliverable counts; 0012 adds the dashboard's: requests by day made,
 // company and furthest step, referrers' work by day, and the all-time
-// waits by minute. Triggers maintain them in the statement that writes
+// waits by minute; 0013 the same requests and work by UTC week. Triggers maintain them in the statement that writes
 // what they count; the digest, stats (digest.go) and the dashboard
 // (dashboard.go) read them.
 
 const (
 	hourMS = int64(time.Hour / time.Millisecond)
 	dayMS  = 24 * hourMS
+	weekMS = 7 * dayMS
+	// mondayMS is the offset of the weeks from the epoch, a Thursday:
+	// 1970-01-05 00:00 UTC, a Monday, is a week start.
+	mondayMS = 4 * dayMS
 )
 
 // eventWhat names what an event counts as: its kind, or outcome:screen,
@@ -52,6 +56,12 @@ func floorTo(t, unit int64) int64 {
 	}
 	return t - m
 }
+
+// weekFloor is the start of the UTC week (Monday 00:00, ms) of t.
+func weekFloor(t int64) int64 { return floorTo(t-mondayMS, weekMS) + mondayMS }
+
+// weekCeil is t, if a week starts then, or the start of the next week.
+func weekCeil(t int64) int64 { return ceilTo(t-mondayMS, weekMS) + mondayMS }
 
 // ceilTo rounds t (ms) up to a multiple of unit.
 func ceilTo(t, unit int64) int64 {
@@ -188,6 +198,10 @@ func insertEvent(ctx context.Context, tx *txn, now time.Time, e referral.Event) 
 const eventStep = `CASE e.kind WHEN 'offered' THEN 1 WHEN 'accepted' THEN 2 WHEN 'submitted' THEN 3
 	ELSE CASE e.detail WHEN 'screen' THEN 4 WHEN 'interview' THEN 5 WHEN 'offer' THEN 6 ELSE 0 END END`
 
+// weekOfDay is the start of the UTC week (Monday 00:00, ms) of a day
+// table's day, as weekFloor and the triggers of migration 0013 have it.
+const weekOfDay = `(day + 259200000) / 604800000 * 604800000 - 259200000`
+
 // rebuildAggregates recomputes every aggregate, and the waits on accepted
 // events, from history; migration 0004 backfills with the same queries.
 var rebuildAggregates = []string{
@@ -208,6 +222,8 @@ var rebuildAggregates = []string{
 	`DELETE FROM funnel_days`,
 	`DELETE FROM funnel_totals`,
 	`DELETE FROM actor_days`,
+	`DELETE FROM funnel_weeks`,
+	`DELETE FROM actor_weeks`,
 	`DELETE FROM actor_totals`,
 	`DELETE FROM wait_minutes`,
 	`INSERT INTO event_hours (guild_id, hour, what, n)
@@ -238,6 +254,10 @@ var rebuildAggregates = []string{
 	`INSERT INTO actor_totals (guild_id, actor_id, kind, n, last_at)
 		SELECT guild_id, actor_id, kind, COUNT(*), MAX(at) FROM events
 		WHERE kind IN ('offered', 'accepted', 'declined', 'submitted') AND actor_id != '' GROUP BY 1, 2, 3`,
+	`INSERT INTO funnel_weeks (guild_id, week, company_key, company_name, step, n)
+		SELECT guild_id, ` + weekOfDay + `, company_key, company_name, step, SUM(n) FROM funnel_days WHERE n != 0 GROUP BY 1, 2, 3, 4, 5`,
+	`INSERT INTO actor_weeks (guild_id, week, actor_id, kind, n)
+		SELECT guild_id, ` + weekOfDay + `, actor_id, kind, SUM(n) FROM actor_days WHERE n != 0 GROUP BY 1, 2, 3, 4`,
 	`INSERT INTO wait_minutes (guild_id, what, minute, n)
 		SELECT guild_id, kind, wait_ms / 60000, COUNT(*) FROM events WHERE wait_ms IS NOT NULL AND kind IN ('accepted', 'outcome') GROUP BY 1, 2, 3`,
 }

@@ -398,6 +398,8 @@ var aggregateTables = map[string][]string{
 	"funnel_days":          {"n"},
 	"funnel_totals":        {"n"},
 	"actor_days":           {"n"},
+	"funnel_weeks":         {"n"},
+	"actor_weeks":          {"n"},
 	"actor_totals":         {"n"},
 	"wait_minutes":         {"n"},
 }

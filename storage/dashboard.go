@@ -15,19 +15,23 @@ import (
 	"github.com/referralbot/referralbot/referral"
 )
 
-// The dashboard's queries read the maintained aggregates (migrations 0004
-// and 0012): whole UTC days of a period from the day tables, the partial
-// days at its ends from the rows themselves, all time from the totals; so
-// a page costs the same on a long history as on a short one.
+// The dashboard's queries read the maintained aggregates (migrations 0004,
+// 0012 and 0013): whole UTC weeks of a period from the week tables, the
+// whole days at its ends from the day tables, the partial days at its very
+// ends from the rows themselves, all time from the totals; so a page costs
+// about the same on a long history as on a short one, and for a long
+// period as for a short one.
 const (
 	// qDashFunnel counts a window's requests by company spelling and the
 	// furthest step each reached so far: 0 made, 1 offered, 2 accepted,
-	// 3 submitted, 4 screen, 5 interview, 6 offer. dayParts fills in the
-	// bounds.
+	// 3 submitted, 4 screen, 5 interview, 6 offer. periodParts fills in
+	// the bounds.
 	qDashFunnel = `SELECT company_key, company_name, step, SUM(n) FROM (
-			SELECT company_key, company_name, step, n FROM funnel_days WHERE guild_id = ?1 AND day >= ?2 AND day < ?3
-			UNION ALL SELECT company_key, company_name, furthest, 1 FROM requests WHERE guild_id = ?1 AND created_at >= ?4 AND created_at < ?5
-			UNION ALL SELECT company_key, company_name, furthest, 1 FROM requests WHERE guild_id = ?1 AND created_at >= ?6 AND created_at < ?7
+			SELECT company_key, company_name, step, n FROM funnel_weeks WHERE guild_id = ?1 AND week >= ?2 AND week < ?3
+			UNION ALL SELECT company_key, company_name, step, n FROM funnel_days WHERE guild_id = ?1 AND day >= ?4 AND day < ?5
+			UNION ALL SELECT company_key, company_name, step, n FROM funnel_days WHERE guild_id = ?1 AND day >= ?6 AND day < ?7
+			UNION ALL SELECT company_key, company_name, furthest, 1 FROM requests WHERE guild_id = ?1 AND created_at >= ?8 AND created_at < ?9
+			UNION ALL SELECT company_key, company_name, furthest, 1 FROM requests WHERE guild_id = ?1 AND created_at >= ?10 AND created_at < ?11
 		) GROUP BY company_key, company_name, step`
 	// qDashFunnelLate is the window's requests that reached a step at or
 	// after its end, with the step they had before it.
@@ -64,12 +68,14 @@ const (
 		FROM referrers rf WHERE rf.guild_id = ?3`
 
 	// qDashReferrerWork counts each referrer's offers, accepts and
-	// submissions in a window (the actor of those events); dayParts fills
-	// in the bounds.
+	// submissions in a window (the actor of those events); periodParts
+	// fills in the bounds.
 	qDashReferrerWork = `SELECT actor_id, kind, SUM(n) FROM (
-			SELECT actor_id, kind, n FROM actor_days WHERE guild_id = ?1 AND day >= ?2 AND day < ?3
-			UNION ALL SELECT actor_id, kind, 1 FROM events WHERE guild_id = ?1 AND at >= ?4 AND at < ?5
-			UNION ALL SELECT actor_id, kind, 1 FROM events WHERE guild_id = ?1 AND at >= ?6 AND at < ?7
+			SELECT actor_id, kind, n FROM actor_weeks WHERE guild_id = ?1 AND week >= ?2 AND week < ?3
+			UNION ALL SELECT actor_id, kind, n FROM actor_days WHERE guild_id = ?1 AND day >= ?4 AND day < ?5
+			UNION ALL SELECT actor_id, kind, n FROM actor_days WHERE guild_id = ?1 AND day >= ?6 AND day < ?7
+			UNION ALL SELECT actor_id, kind, 1 FROM events WHERE guild_id = ?1 AND at >= ?8 AND at < ?9
+			UNION ALL SELECT actor_id, kind, 1 FROM events WHERE guild_id = ?1 AND at >= ?10 AND at < ?11
 		) WHERE kind IN ('offered', 'accepted', 'submitted') AND actor_id != '' GROUP BY 1, 2`
 	qDashReferrerWorkTotals = `SELECT actor_id, kind, n FROM actor_totals WHERE guild_id = ? AND kind IN ('offered', 'accepted', 'submitted')`
 
@@ -78,11 +84,13 @@ const (
 		WHERE guild_id = ? AND kind IN ('accepted', 'declined', 'submitted') AND n > 0 GROUP BY 1`
 )
 
-// dayParts splits [from, to) (ms; to may be math.MaxInt64 for "from then
-// on") into the args of the day-table queries: whole UTC days, and the
-// partial days at either end. Empty parts are empty ranges.
-func dayParts(guildID string, from, to int64) []any {
-	var days, a, b [2]int64
+// periodParts splits [from, to) (ms; to may be math.MaxInt64 for "from
+// then on") into the args of the week- and day-table queries: whole UTC
+// weeks, the whole days before and after them, and the partial days at
+// either end; so a period reads at most 12 days and 2 partial days besides
+// its weeks. Empty parts are empty ranges.
+func periodParts(guildID string, from, to int64) []any {
+	var weeks, daysA, daysB, a, b [2]int64
 	d1, d2 := ceilTo(from, dayMS), floorTo(to, dayMS)
 	if to == math.MaxInt64 {
 		d2 = to
@@ -90,9 +98,18 @@ func dayParts(guildID string, from, to int64) []any {
 	if d1 >= d2 {
 		a = [2]int64{from, to}
 	} else {
-		days, a, b = [2]int64{d1, d2}, [2]int64{from, d1}, [2]int64{d2, to}
+		a, b = [2]int64{from, d1}, [2]int64{d2, to}
+		w1, w2 := weekCeil(d1), weekFloor(d2)
+		if d2 == math.MaxInt64 {
+			w2 = d2
+		}
+		if w1 < w2 {
+			weeks, daysA, daysB = [2]int64{w1, w2}, [2]int64{d1, w1}, [2]int64{w2, d2}
+		} else {
+			daysA = [2]int64{d1, d2}
+		}
 	}
-	return []any{guildID, days[0], days[1], a[0], a[1], b[0], b[1]}
+	return []any{guildID, weeks[0], weeks[1], daysA[0], daysA[1], daysB[0], daysB[1], a[0], a[1], b[0], b[1]}
 }
 
 // Dashboard is a server's numbers for the web dashboard over the period
@@ -213,10 +230,10 @@ func dashFunnel(ctx context.Context, q querier, d *dashboard.Data, guildID strin
 		if err := read(qDashFunnelTotals, []any{guildID}, 1); err != nil {
 			return err
 		}
-		if err := read(qDashFunnel, dayParts(guildID, to, math.MaxInt64), -1); err != nil {
+		if err := read(qDashFunnel, periodParts(guildID, to, math.MaxInt64), -1); err != nil {
 			return err
 		}
-	} else if err := read(qDashFunnel, dayParts(guildID, from, to), 1); err != nil {
+	} else if err := read(qDashFunnel, periodParts(guildID, from, to), 1); err != nil {
 		return err
 	}
 	// A request that reached a step at or after to counts at the step it
@@ -426,10 +443,10 @@ func dashReferrers(ctx context.Context, q querier, guildID string, allTime bool,
 	if allTime {
 		err = work(qDashReferrerWorkTotals, []any{guildID}, 1)
 		if err == nil {
-			err = work(qDashReferrerWork, dayParts(guildID, now.UnixMilli(), math.MaxInt64), -1)
+			err = work(qDashReferrerWork, periodParts(guildID, now.UnixMilli(), math.MaxInt64), -1)
 		}
 	} else {
-		err = work(qDashReferrerWork, dayParts(guildID, from, now.UnixMilli()), 1)
+		err = work(qDashReferrerWork, periodParts(guildID, from, now.UnixMilli()), 1)
 	}
 	if err != nil {
 		return nil, err

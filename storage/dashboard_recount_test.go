@@ -14,7 +14,7 @@ import (
 	"github.com/referralbot/referralbot/referral"
 )
 
-// The dashboard's aggregates (migration 0012) recounted in Go from the rows
+// The dashboard's aggregates (migrations 0012 and 0013) recounted in Go from the rows
 // they count, for the property test of aggregates_test.go.
 
 // eventStepOf is the funnel step an event reaches.
@@ -73,13 +73,17 @@ func recountDashboardAggregates(t *testing.T, q querier, events []eventRow, out 
 	for _, e := range events {
 		furthest[e.request] = max(furthest[e.request], eventStepOf(e))
 	}
-	days, totals := map[[5]any]int{}, map[[4]any]int{}
+	days, weeks, totals := map[[5]any]int{}, map[[5]any]int{}, map[[4]any]int{}
 	for _, r := range allRequests(t, q) {
 		days[[5]any{r.guild, r.created / dayMS * dayMS, r.key, r.name, furthest[r.id]}]++
+		weeks[[5]any{r.guild, weekFloor(r.created), r.key, r.name, furthest[r.id]}]++
 		totals[[4]any{r.guild, r.key, r.name, furthest[r.id]}]++
 	}
 	for k, n := range days {
 		out["funnel_days"] = append(out["funnel_days"], line(k[0], k[1], k[2], k[3], k[4], n))
+	}
+	for k, n := range weeks {
+		out["funnel_weeks"] = append(out["funnel_weeks"], line(k[0], k[1], k[2], k[3], k[4], n))
 	}
 	for k, n := range totals {
 		out["funnel_totals"] = append(out["funnel_totals"], line(k[0], k[1], k[2], k[3], n))
@@ -89,7 +93,7 @@ func recountDashboardAggregates(t *testing.T, q querier, events []eventRow, out 
 		n    int
 		last int64
 	}
-	actorDays, actorTotals := map[[4]any]int{}, map[[3]string]*actorTotal{}
+	actorDays, actorWeeks, actorTotals := map[[4]any]int{}, map[[4]any]int{}, map[[3]string]*actorTotal{}
 	for _, e := range events {
 		switch e.kind {
 		case referral.EventOffered, referral.EventAccepted, referral.EventDeclined, referral.EventSubmitted:
@@ -100,6 +104,7 @@ func recountDashboardAggregates(t *testing.T, q querier, events []eventRow, out 
 			continue
 		}
 		actorDays[[4]any{e.guild, e.at / dayMS * dayMS, e.actor, e.kind}]++
+		actorWeeks[[4]any{e.guild, weekFloor(e.at), e.actor, e.kind}]++
 		k := [3]string{e.guild, e.actor, e.kind}
 		if actorTotals[k] == nil {
 			actorTotals[k] = &actorTotal{}
@@ -109,6 +114,9 @@ func recountDashboardAggregates(t *testing.T, q querier, events []eventRow, out 
 	}
 	for k, n := range actorDays {
 		out["actor_days"] = append(out["actor_days"], line(k[0], k[1], k[2], k[3], n))
+	}
+	for k, n := range actorWeeks {
+		out["actor_weeks"] = append(out["actor_weeks"], line(k[0], k[1], k[2], k[3], n))
 	}
 	for k, a := range actorTotals {
 		out["actor_totals"] = append(out["actor_totals"], line(k[0], k[1], k[2], a.n, a.last))

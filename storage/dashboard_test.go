@@ -3,6 +3,7 @@ package storage
 import (
 	"bytes"
 	"context"
+	"math"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -245,7 +246,7 @@ func TestDashboardQueriesUseIndexesSQLite(t *testing.T) {
 		args  []any
 		want  []string // "table index (constraint)" searched
 	}{
-		{"funnel", qDashFunnel, dayParts("g1", from, now), []string{"funnel_days PRIMARY KEY (guild_id=? AND day>? AND day<?)", "requests requests_guild_created (guild_id=? AND created_at>? AND created_at<?)"}},
+		{"funnel", qDashFunnel, periodParts("g1", from, now), []string{"funnel_weeks PRIMARY KEY (guild_id=? AND week>? AND week<?)", "funnel_days PRIMARY KEY (guild_id=? AND day>? AND day<?)", "requests requests_guild_created (guild_id=? AND created_at>? AND created_at<?)"}},
 		{"funnel late steps", qDashFunnelLate, []any{"g1", from, now}, []string{"l events_guild_at (guild_id=? AND at>?)", "e events_request (request_id=? AND kind=?)"}},
 		{"funnel totals", qDashFunnelTotals, []any{"g1"}, []string{"funnel_totals PRIMARY KEY (guild_id=?)"}},
 		{"activity", qWindowCounts, windowParts("g1", from, now), []string{"event_days PRIMARY KEY (guild_id=? AND day>? AND day<?)", "events events_guild_at (guild_id=? AND at>? AND at<?)"}},
@@ -256,7 +257,7 @@ func TestDashboardQueriesUseIndexesSQLite(t *testing.T) {
 		{"company referrers", qDashCompanyReferrers, []any{"g1", "amazon"}, []string{"company_counts PRIMARY KEY (guild_id=? AND company_key=?)"}},
 		{"oldest waiting", qDashOldestWaiting, []any{"g1", "amazon"}, []string{"requests requests_waiting (guild_id=? AND company_key=?)"}},
 		{"referrers", qDashReferrers, []any{now, now, "g1"}, []string{"rf sqlite_autoindex_referrers_1 (guild_id=?)", "o offers_referrer (guild_id=? AND referrer_user_id=?)", "p reports_open (guild_id=? AND referrer_id=?)"}},
-		{"referrer work", qDashReferrerWork, dayParts("g1", from, now), []string{"actor_days PRIMARY KEY (guild_id=? AND day>? AND day<?)", "events events_guild_at (guild_id=? AND at>? AND at<?)"}},
+		{"referrer work", qDashReferrerWork, periodParts("g1", from, now), []string{"actor_weeks PRIMARY KEY (guild_id=? AND week>? AND week<?)", "actor_days PRIMARY KEY (guild_id=? AND day>? AND day<?)", "events events_guild_at (guild_id=? AND at>? AND at<?)"}},
 		{"referrer work totals", qDashReferrerWorkTotals, []any{"g1"}, []string{"actor_totals PRIMARY KEY (guild_id=?)"}},
 		{"last active", qDashLastActive, []any{"g1"}, []string{"actor_totals PRIMARY KEY (guild_id=?)"}},
 	}
@@ -280,5 +281,42 @@ func TestDashboardQueriesUseIndexesSQLite(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestPeriodParts(t *testing.T) {
+	day := func(d int) int64 { return nov(d, 0).UnixMilli() } // 2, 9, 16, 23 Nov 2026 are Mondays
+	hour := func(d, h int) int64 { return nov(d, h).UnixMilli() }
+	end := int64(math.MaxInt64)
+	tests := []struct {
+		name     string
+		from, to int64
+		// weeks, days before, days after, rows before, rows after
+		want [5][2]int64
+	}{
+		{"inside a day", hour(4, 3), hour(4, 9), [5][2]int64{3: {hour(4, 3), hour(4, 9)}}},
+		{"days of one week", hour(3, 5), hour(6, 7),
+			[5][2]int64{1: {day(4), day(6)}, 3: {hour(3, 5), day(4)}, 4: {day(6), hour(6, 7)}}},
+		{"days across a Monday", hour(6, 5), hour(11, 7),
+			[5][2]int64{1: {day(7), day(11)}, 3: {hour(6, 5), day(7)}, 4: {day(11), hour(11, 7)}}},
+		{"weeks", hour(4, 5), hour(25, 7), [5][2]int64{{day(9), day(23)}, {day(5), day(9)}, {day(23), day(25)},
+			{hour(4, 5), day(5)}, {day(25), hour(25, 7)}}},
+		{"whole weeks", day(2), day(16), [5][2]int64{{day(2), day(16)}, {day(2), day(2)}, {day(16), day(16)}, {day(2), day(2)}, {day(16), day(16)}}},
+		{"from then on", hour(4, 5), end, [5][2]int64{{day(9), end}, {day(5), day(9)}, {end, end}, {hour(4, 5), day(5)}, {end, end}}},
+	}
+	for _, tt := range tests {
+		args := periodParts("g1", tt.from, tt.to)
+		var got [5][2]int64
+		for i := range got {
+			got[i] = [2]int64{args[1+2*i].(int64), args[2+2*i].(int64)}
+		}
+		if got != tt.want {
+			t.Errorf("%s: periodParts(%d, %d) = %v; want %v", tt.name, tt.from, tt.to, got, tt.want)
+		}
+	}
+	for _, monday := range []int64{day(2), day(9), 0 + 4*dayMS} {
+		if weekFloor(monday) != monday || weekFloor(monday+weekMS-1) != monday || weekCeil(monday-1) != monday {
+			t.Errorf("week of %d: floor %d, ceil %d", monday, weekFloor(monday), weekCeil(monday-1))
+		}
 	}
 }
