@@ -36,6 +36,11 @@ type Options struct {
 	// caller can pause its background work at once and probe with
 	// ProbeWrite until writes work again.
 	OnUnavailable func(error)
+	// OnEnqueue, when set, is called after each write transaction that
+	// queued at least one outgoing message has committed, so the sender
+	// can deliver it at once instead of at its next poll. It runs on the
+	// committing goroutine and must not block.
+	OnEnqueue func()
 }
 
 // Store is the SQLite store.
@@ -45,6 +50,7 @@ type Store struct {
 	loc    *time.Location
 
 	onUnavailable func(error)
+	onEnqueue     func()
 
 	path  string
 	write *sql.DB
@@ -72,7 +78,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	}
 	w.SetMaxOpenConns(1)
 	w.SetConnMaxIdleTime(0)
-	s := &Store{path: path, write: w, policy: opts.Policy, now: opts.Now, loc: opts.Location, onUnavailable: opts.OnUnavailable}
+	s := &Store{path: path, write: w, policy: opts.Policy, now: opts.Now, loc: opts.Location, onUnavailable: opts.OnUnavailable, onEnqueue: opts.OnEnqueue}
 	if s.now == nil {
 		s.now = time.Now
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/mattn/go-sqlite3"
@@ -33,11 +34,23 @@ func (s *Store) runTx(ctx context.Context, fn func(tx *sql.Tx, now time.Time) er
 		return err
 	}
 	defer tx.Rollback() // also after SQLITE_FULL, which may have rolled back already: harmless
-	if err := fn(tx, s.now().UTC()); err != nil {
+	err = fn(tx, s.now().UTC())
+	_, queued := queuedIn.LoadAndDelete(tx)
+	if err != nil {
 		return err
 	}
-	return tx.Commit() // the driver rolls back a COMMIT that failed
+	if err := tx.Commit(); err != nil { // the driver rolls back a COMMIT that failed
+		return err
+	}
+	if queued && s.onEnqueue != nil {
+		s.onEnqueue()
+	}
+	return nil
 }
+
+// queuedIn holds the write transactions that queued a message (enqueue)
+// until they end, so runTx knows to call OnEnqueue after the commit.
+var queuedIn sync.Map // *sql.Tx -> struct{}
 
 // unavailableCodes are the SQLite results that say the database cannot
 // write for now, as opposed to a bug or a refused change: no space
