@@ -19,6 +19,7 @@ func BenchmarkInteractionRoundTrip(b *testing.B) {
 	dc := newWorld(b)
 	cfg := testConfig(b, dc)
 	cfg.HTTP.Listen = ""
+	cfg.Limits.Interactions = 0 // one member sends them all: no per-member limit
 	ctx, cancel := context.WithCancel(context.Background())
 	bt, err := bot.New(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {

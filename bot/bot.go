@@ -104,7 +104,10 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 	for _, o := range opts {
 		o(b)
 	}
-	store, err := openStore(ctx, cfg, b.now, b.writes.failed)
+	// The store pokes the sender after each commit that queued a message;
+	// the channel exists before the store so no commit can miss it.
+	wake := make(chan struct{}, 1)
+	store, err := openStore(ctx, cfg, b.now, b.writes.failed, func() { pokeChan(wake) })
 	if err != nil {
 		return nil, err
 	}
@@ -117,6 +120,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 	session.Dialer = leaderOnlyDialer(b.leading.Load)
 	b.metrics = newMetrics(store, b.now, b.leading.Load)
 	b.sender = newSender(store, session, cfg.Location(), logger, b.now, b.metrics)
+	b.sender.wake = wake
 	b.sender.poll = b.outboxPoll
 	b.sender.roles = newRoleChecker(session, store, b.now)
 	b.sender.writes = b.writes
@@ -132,7 +136,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 		b.router.Dashboard = dashboardLinks{store: store, publicURL: cfg.HTTP.PublicURL}
 	}
 	if cfg.Discord.Interactions == config.InteractionsHTTP {
-		if b.interactions, err = newInteractionsEndpoint(cfg.Discord.PublicKey, limitedRouter{b}, logger, b.sender.poke); err != nil {
+		if b.interactions, err = newInteractionsEndpoint(cfg.Discord.PublicKey, limitedRouter{b}, logger); err != nil {
 			store.Close()
 			return nil, err
 		}
@@ -149,9 +153,9 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 // openStore is the one place the bot names its store implementation: the
 // PostgreSQL store when database.url is set, else the SQLite file at
 // database.path; reading time from now, reporting writes it cannot make
-// to unavailable.
-func openStore(ctx context.Context, cfg config.Config, now func() time.Time, unavailable func(error)) (*storage.Store, error) {
-	opts := storage.Options{Policy: Policy(cfg), Location: cfg.Location(), Now: now, OnUnavailable: unavailable}
+// to unavailable and commits that queued a message to queued.
+func openStore(ctx context.Context, cfg config.Config, now func() time.Time, unavailable func(error), queued func()) (*storage.Store, error) {
+	opts := storage.Options{Policy: Policy(cfg), Location: cfg.Location(), Now: now, OnUnavailable: unavailable, OnEnqueue: queued}
 	if cfg.Database.URL != "" {
 		return storage.OpenPostgres(ctx, cfg.Database.URL, opts)
 	}
@@ -246,8 +250,7 @@ func (b *Bot) Run(ctx context.Context) error {
 		// database gives up in time to still send the apology.
 		hctx, cancel := context.WithTimeout(ctx, 2500*time.Millisecond)
 		defer cancel()
-		b.handleInteraction(hctx, callbacks, i.Interaction)
-		b.sender.poke()
+		b.handleInteraction(hctx, callbacks, i.Interaction) // a message it queued pokes the sender (OnEnqueue)
 	})
 
 	// In http mode nothing opens the gateway, so the handlers above stay

@@ -67,6 +67,8 @@ type harness struct {
 	bot    *bot.Bot
 	cancel context.CancelFunc
 	done   chan error
+
+	outboxPoll time.Duration // between outbox reads besides pokes; 0 is 100 ms
 }
 
 func newWorld(t testing.TB, opts ...discordtest.ServerOption) *discordtest.Server {
@@ -161,7 +163,11 @@ func (h *harness) start() {
 	h.t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	logger := slog.New(slog.NewTextHandler(h.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	b, err := bot.New(ctx, h.cfg, logger, bot.WithClock(h.clock.Now), bot.WithOutboxPoll(100*time.Millisecond))
+	poll := h.outboxPoll
+	if poll == 0 {
+		poll = 100 * time.Millisecond
+	}
+	b, err := bot.New(ctx, h.cfg, logger, bot.WithClock(h.clock.Now), bot.WithOutboxPoll(poll))
 	if err != nil {
 		cancel()
 		h.t.Fatalf("bot.New: %v", err)

@@ -49,19 +49,18 @@ type interactionsEndpoint struct {
 	logger  *slog.Logger
 	// now is the real clock: signature timestamps are Discord's, so a
 	// test clock moved days ahead must not make them look stale.
-	now     func() time.Time
-	handled func() // after each interaction, e.g. to wake the outbox
-	window  time.Duration
+	now    func() time.Time
+	window time.Duration
 
 	inflight sync.WaitGroup // handlers still running after their answer
 }
 
-func newInteractionsEndpoint(publicKey string, h interactionHandler, logger *slog.Logger, handled func()) (*interactionsEndpoint, error) {
+func newInteractionsEndpoint(publicKey string, h interactionHandler, logger *slog.Logger) (*interactionsEndpoint, error) {
 	key, err := hex.DecodeString(publicKey)
 	if err != nil || len(key) != ed25519.PublicKeySize {
 		return nil, fmt.Errorf("discord.public_key: %q is not an Ed25519 public key; copy Public Key from the Developer Portal (your application > General Information)", publicKey)
 	}
-	return &interactionsEndpoint{key: key, handler: h, logger: logger, now: time.Now, handled: handled, window: answerWindow}, nil
+	return &interactionsEndpoint{key: key, handler: h, logger: logger, now: time.Now, window: answerWindow}, nil
 }
 
 func (e *interactionsEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -131,9 +130,6 @@ func (e *interactionsEndpoint) answer(w http.ResponseWriter, r *http.Request, i 
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), handlerTimeout)
 		defer cancel()
 		e.handler.Handle(ctx, resp, i)
-		if e.handled != nil {
-			e.handled()
-		}
 	}()
 
 	timer := time.NewTimer(e.window)

@@ -42,7 +42,7 @@ func testKey(t *testing.T) (ed25519.PublicKey, ed25519.PrivateKey) {
 
 func newTestEndpoint(t *testing.T, pub ed25519.PublicKey, h interactionHandler) *interactionsEndpoint {
 	t.Helper()
-	e, err := newInteractionsEndpoint(hex.EncodeToString(pub), h, slog.New(slog.DiscardHandler), nil)
+	e, err := newInteractionsEndpoint(hex.EncodeToString(pub), h, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

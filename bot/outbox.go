@@ -63,9 +63,13 @@ func newSender(store outboxStore, s *discordgo.Session, loc *time.Location, logg
 }
 
 // poke asks the sender to look at the outbox now.
-func (o *sender) poke() {
+func (o *sender) poke() { pokeChan(o.wake) }
+
+// pokeChan wakes whoever waits on wake (capacity 1) without blocking: one
+// pending wake-up covers any number of pokes.
+func pokeChan(wake chan struct{}) {
 	select {
-	case o.wake <- struct{}{}:
+	case wake <- struct{}{}:
 	default:
 	}
 }

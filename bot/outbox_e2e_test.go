@@ -224,3 +224,22 @@ func TestOutboxUndecodableMessageDoesNotBlockTheRest(t *testing.T) {
 		t.Errorf("sam got %d DMs from an undecodable message; want none", n)
 	}
 }
+
+// A message an interaction queues goes out at once, not at the next poll:
+// the store pokes the sender after the commit that queued it, and nothing
+// else (a read-only command) does.
+func TestQueuedMessagesGoOutWithoutWaitingForThePoll(t *testing.T) {
+	t.Parallel()
+	dc := newWorld(t)
+	h := &harness{t: t, dc: dc, cfg: testConfig(t, dc), clock: &fakeClock{}, log: &logSink{t: t}, outboxPoll: time.Hour}
+	h.start()
+	t.Cleanup(h.stop)
+
+	h.adminSetup(false)
+	h.joinReferrer(alice, "Amazon")
+	h.submitRequest(sam, "Amazon", amazonJob)
+	offer := h.waitDMButton(alice, "Accept") // within the 15 s deadline; the poll would take an hour
+	h.run(sam, "referral", "status")
+	h.press(alice, offer, "Accept")
+	h.waitDM(sam, acceptedText)
+}

@@ -93,13 +93,15 @@ func (c *callbackResponder) post(ctx context.Context, endpoint, contentType stri
 		return c.pause, err
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16)) // read to the end, so the connection is reused
+		return -1, nil
+	}
 	respBody, err := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
 	if err != nil {
 		return -1, err
 	}
 	switch {
-	case resp.StatusCode >= 200 && resp.StatusCode < 300:
-		return -1, nil
 	case resp.StatusCode == http.StatusTooManyRequests:
 		wait = c.pause
 		var rl discordgo.TooManyRequests

@@ -35,7 +35,6 @@ func (b *Bot) sweep(ctx context.Context) {
 	if n > 0 {
 		b.metrics.stepsRun.Add(float64(n))
 		b.logger.Info("timed steps run", "count", n)
-		b.sender.poke()
 	}
 	if err != nil && ctx.Err() == nil {
 		b.logger.Error("sweep failed", "err", err)
@@ -44,7 +43,6 @@ func (b *Bot) sweep(ctx context.Context) {
 		b.logger.Error("matching waiting requests failed", "err", err)
 	} else if offered > 0 {
 		b.logger.Info("waiting requests offered", "count", offered)
-		b.sender.poke()
 	}
 	if erased, err := b.store.EraseOldTexts(ctx); err != nil && ctx.Err() == nil {
 		b.logger.Error("retention erase failed", "err", err)
@@ -75,7 +73,6 @@ func (b *Bot) postDigests(ctx context.Context) {
 	}
 	if len(posted) > 0 {
 		b.logger.Info("weekly digests queued", "servers", len(posted))
-		b.sender.poke()
 	}
 }
 

@@ -205,6 +205,9 @@ func (p *pool) Close() error { return p.db.Close() }
 type txn struct {
 	tx *sql.Tx
 	d  *dialect
+	// queued is set when the transaction queued a message, so that
+	// Store.tx can tell OnEnqueue after the commit.
+	queued bool
 }
 
 func (t *txn) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {

@@ -24,6 +24,9 @@ func enqueue(ctx context.Context, tx *txn, now time.Time, out referral.Outgoing)
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO outbox (guild_id, user_id, channel_id, request_id, kind, payload, next_attempt_at, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, out.GuildID, out.UserID, out.ChannelID, req, out.Notice.Kind, string(payload), ms(now), ms(now))
+	if err == nil {
+		tx.queued = true
+	}
 	return err
 }
 

@@ -1,10 +1,12 @@
 package storage
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/referralbot/referralbot/referral"
@@ -239,7 +241,10 @@ func (s *Store) SubmitRequest(ctx context.Context, in referral.RequestForm) (ref
 // StudentRequests lists a student's requests, newest first.
 func (s *Store) StudentRequests(ctx context.Context, studentID string) ([]referral.Request, error) {
 	var out []referral.Request
-	err := eachRow(ctx, s.read, `SELECT `+requestColumns+` FROM requests WHERE student_id = ? ORDER BY id DESC`, []any{studentID}, func(rows *sql.Rows) error {
+	// Sorted here, not by ORDER BY: the index is by (student_id, state),
+	// and SQLite's sorter for a few rows this wide cost more than the
+	// query itself (about 25 µs of each /referral status).
+	err := eachRow(ctx, s.read, `SELECT `+requestColumns+` FROM requests WHERE student_id = ?`, []any{studentID}, func(rows *sql.Rows) error {
 		r, err := scanRequest(rows)
 		out = append(out, r)
 		return err
@@ -247,6 +252,7 @@ func (s *Store) StudentRequests(ctx context.Context, studentID string) ([]referr
 	if err != nil {
 		return nil, fmt.Errorf("student requests: %w", err)
 	}
+	slices.SortFunc(out, func(a, b referral.Request) int { return cmp.Compare(b.ID, a.ID) })
 	return out, nil
 }
 

@@ -40,6 +40,11 @@ type Options struct {
 	// caller can pause its background work at once and probe with
 	// ProbeWrite until writes work again.
 	OnUnavailable func(error)
+	// OnEnqueue, when set, is called after each write transaction that
+	// queued at least one outgoing message has committed, so the sender
+	// can deliver it at once instead of at its next poll. It runs on the
+	// committing goroutine and must not block.
+	OnEnqueue func()
 }
 
 // Store is the store on SQLite or PostgreSQL.
@@ -51,6 +56,7 @@ type Store struct {
 	loc    *time.Location
 
 	onUnavailable func(error)
+	onEnqueue     func()
 
 	path  string // the SQLite file, or the PostgreSQL URL without its password
 	write *pool  // SQLite: the one writer connection; PostgreSQL: the pool
@@ -58,7 +64,7 @@ type Store struct {
 }
 
 func newStore(d *dialect, path string, opts Options) *Store {
-	s := &Store{d: d, path: path, policy: opts.Policy, now: opts.Now, loc: opts.Location, onUnavailable: opts.OnUnavailable}
+	s := &Store{d: d, path: path, policy: opts.Policy, now: opts.Now, loc: opts.Location, onUnavailable: opts.OnUnavailable, onEnqueue: opts.OnEnqueue}
 	if s.now == nil {
 		s.now = time.Now
 	}

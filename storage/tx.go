@@ -63,7 +63,13 @@ func (s *Store) runTx(ctx context.Context, fn func(tx *txn, now time.Time) error
 	if err := fn(tx, s.now().UTC()); err != nil {
 		return err
 	}
-	return tx.Commit() // the driver rolls back a COMMIT that failed
+	if err := tx.Commit(); err != nil { // the driver rolls back a COMMIT that failed
+		return err
+	}
+	if tx.queued && s.onEnqueue != nil {
+		s.onEnqueue()
+	}
+	return nil
 }
 
 // unavailableCodes are the SQLite results that say the database cannot
