@@ -278,14 +278,14 @@ log:
 	}
 
 	// Settle: the traffic stops, and every step due a sweep ago is done
-	// and every message recorded as sent, whichever replica does it (a
-	// message whose replica was killed mid-send goes again once its lease
-	// is over).
+	// and every queued message recorded as sent, whichever replica does it
+	// (one whose replica was killed mid-send, however late it was queued,
+	// goes again once its lease is over).
 	stopTraffic()
 	for deadline := time.Now().Add(time.Minute); ; time.Sleep(50 * time.Millisecond) {
 		now := aSweepAgo()
 		steps := store.count(t, fmt.Sprintf(`SELECT COUNT(*) FROM steps WHERE done_at IS NULL AND due_at <= %d`, now))
-		msgs := store.count(t, fmt.Sprintf(`SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL AND created_at <= %d`, now))
+		msgs := store.count(t, fmt.Sprintf(`SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL`))
 		if steps == 0 && msgs == 0 {
 			break
 		}
