@@ -234,8 +234,10 @@ log:
 		t.Cleanup(rs[i].kill)
 	}
 	start := func(r *replica) {
-		r.upSince = time.Now() // it listens before it logs that it runs
+		// Up from when it says it runs: before that its port may still
+		// refuse connections (an interaction answered earlier is fine).
 		r.start()
+		r.upSince = time.Now()
 	}
 	kill := func(r *replica) {
 		r.kill()

@@ -123,7 +123,10 @@ func OpenPostgres(ctx context.Context, dsn string, opts Options) (*Store, error)
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
-	db.SetMaxOpenConns(16)
+	// Writes take turns behind the writer lock, so more connections only
+	// serve reads in parallel; a few per replica keep several replicas
+	// (and parallel tests) well inside the server's max_connections.
+	db.SetMaxOpenConns(8)
 	db.SetMaxIdleConns(4)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	s := newStore(postgresDialect, RedactURL(dsn), opts)
