@@ -132,6 +132,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 		b.router.Mailer = b.mailer
 	}
 	b.router.AcceptCheck = b.sender.roles
+	b.router.Editor = newCallbackResponder(b.session) // deferred answers, also in http mode
 	if cfg.HTTP.PublicURL != "" && cfg.HTTP.Listen != "" {
 		b.router.Dashboard = dashboardLinks{store: store, publicURL: cfg.HTTP.PublicURL}
 	}

@@ -264,7 +264,7 @@ func (tr *crashTraffic) interact(ctx context.Context, label string, send func(co
 	}
 	rec := sentInteraction{label: label, sentAt: time.Now(), in: in}
 	rctx, cancel := context.WithTimeout(ctx, answerWindow+time.Second)
-	resp, err := in.Response(rctx)
+	resp, err := in.Answer(rctx)
 	cancel()
 	if ctx.Err() != nil {
 		return nil // stopped while waiting: says nothing about the bot

@@ -207,7 +207,7 @@ func TestDigestContentPingsNoOneAndAttachesChart(t *testing.T) {
 	if err != nil {
 		t.Fatalf("submit request: %v", err)
 	}
-	if _, err := in.Response(h.ctx()); err != nil {
+	if _, err := in.Answer(h.ctx()); err != nil {
 		t.Fatalf("submit request: %v", err)
 	}
 	offer := h.waitDM(alice, "Accept")
@@ -222,7 +222,7 @@ func TestDigestContentPingsNoOneAndAttachesChart(t *testing.T) {
 	if err != nil {
 		t.Fatalf("submit request: %v", err)
 	}
-	if _, err := in.Response(h.ctx()); err != nil {
+	if _, err := in.Answer(h.ctx()); err != nil {
 		t.Fatal(err)
 	}
 

@@ -164,7 +164,7 @@ func TestWrongPresserIsRefused(t *testing.T) {
 		if err != nil {
 			t.Fatalf("forged press: %v", err)
 		}
-		resp, err := in.Response(h.ctx())
+		resp, err := in.Answer(h.ctx())
 		if err != nil {
 			t.Fatalf("forged press: no response: %v", err)
 		}

@@ -129,7 +129,7 @@ func flowTrySubmit(ctx context.Context, dc *discordtest.Server, modal *discordte
 	if err != nil {
 		return nil, err
 	}
-	return in.Response(ctx)
+	return in.Answer(ctx)
 }
 
 var flowPreviewRE = regexp.MustCompile(`Request #(\d+)\*\* is in`)
@@ -154,7 +154,7 @@ func flowTryPress(ctx context.Context, dc *discordtest.Server, user string, m *d
 	if err != nil {
 		return nil, err
 	}
-	return in.Response(ctx)
+	return in.Answer(ctx)
 }
 
 const flowOfferText = "is asking you for a referral"

@@ -143,7 +143,7 @@ func (h *harness) submitModal(student, company string, values map[string]string,
 	if err != nil {
 		h.t.Fatalf("submit request modal: %v", err)
 	}
-	resp, err := in.Response(ctx)
+	resp, err := in.Answer(ctx)
 	if err != nil {
 		h.t.Fatalf("submit request modal: no response: %v", err)
 	}

@@ -225,7 +225,7 @@ func (h *harness) runAs(c discordtest.Command) *discordtest.Response {
 	if err != nil {
 		h.t.Fatalf("/%s %s: %v", c.Name, c.Subcommand, err)
 	}
-	resp, err := in.Response(ctx)
+	resp, err := in.Answer(ctx)
 	if err != nil {
 		h.t.Fatalf("/%s %s: no response: %v", c.Name, c.Subcommand, err)
 	}
@@ -242,7 +242,7 @@ func (h *harness) press(user string, m *discordtest.Message, label string) *disc
 	if err != nil {
 		h.t.Fatalf("press %q: %v", label, err)
 	}
-	resp, err := in.Response(ctx)
+	resp, err := in.Answer(ctx)
 	if err != nil {
 		h.t.Fatalf("press %q: no response: %v", label, err)
 	}
@@ -332,7 +332,7 @@ func (h *harness) submitRequest(student, company, jobURL string) *discordtest.Re
 	if err != nil {
 		h.t.Fatalf("submit request modal: %v", err)
 	}
-	resp, err := in.Response(ctx)
+	resp, err := in.Answer(ctx)
 	if err != nil {
 		h.t.Fatalf("submit request modal: no response: %v", err)
 	}

@@ -135,7 +135,7 @@ func (h *httpBot) answer(what string, in *discordtest.Interaction, err error) *d
 	if err != nil {
 		h.t.Fatalf("%s: %v", what, err)
 	}
-	resp, err := in.Response(h.ctx())
+	resp, err := in.Answer(h.ctx())
 	if err != nil {
 		h.t.Fatalf("%s: no answer: %v", what, err)
 	}
@@ -267,7 +267,7 @@ func TestHTTPInteractionsRefuseBadSignatures(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if resp, err := in.Response(h.ctx()); err == nil || !strings.Contains(err.Error(), "401") {
+			if resp, err := in.Answer(h.ctx()); err == nil || !strings.Contains(err.Error(), "401") {
 				t.Fatalf("Response() to /referrer join with a %s = %v, %v; want the interaction failed with 401", fault, resp, err)
 			}
 			profile := h.run(hNewcomer, "referrer", "profile")

@@ -60,7 +60,7 @@ func TestLimitsSlowDownPerMember(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ac, err := in.Response(h.ctx())
+		ac, err := in.Answer(h.ctx())
 		if err != nil {
 			t.Fatalf("autocomplete while over the limit: no answer: %v", err)
 		}

@@ -162,7 +162,7 @@ func TestPrivacyLogsHoldNoSecretsOrTypedText(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := in.Response(h.ctx()); err != nil {
+	if _, err := in.Answer(h.ctx()); err != nil {
 		t.Fatalf("autocomplete: %v", err)
 	}
 	waiting := flowGoodRequest("Flibbertigibbet")

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/bwmarrin/discordgo"
@@ -35,21 +36,30 @@ func newCallbackResponder(s *discordgo.Session) *callbackResponder {
 // multipart with payload_json and files[n] when it carries files) and
 // sends it, retrying once after a 429 or a 5xx if the wait fits the budget.
 func (c *callbackResponder) InteractionRespond(i *discordgo.Interaction, r *discordgo.InteractionResponse, options ...discordgo.RequestOption) error {
+	var files []*discordgo.File
+	if r.Data != nil {
+		files = r.Data.Files
+	}
+	return c.send(http.MethodPost, discordgo.EndpointInteractionResponse(i.ID, i.Token), r, files, options)
+}
+
+// send encodes data (with files, as multipart) and sends it within the
+// budget, retrying once after a 429 or a 5xx if the wait fits.
+func (c *callbackResponder) send(method, endpoint string, data any, files []*discordgo.File, options []discordgo.RequestOption) error {
 	contentType, body := "application/json", []byte(nil)
 	var err error
-	if r.Data != nil && len(r.Data.Files) > 0 {
-		contentType, body, err = discordgo.MultipartBodyWithJSON(r, r.Data.Files)
+	if len(files) > 0 {
+		contentType, body, err = discordgo.MultipartBodyWithJSON(data, files)
 	} else {
-		body, err = discordgo.Marshal(r)
+		body, err = discordgo.Marshal(data)
 	}
 	if err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), c.budget)
 	defer cancel()
-	endpoint := discordgo.EndpointInteractionResponse(i.ID, i.Token)
 	for attempt := 0; ; attempt++ {
-		wait, err := c.post(ctx, endpoint, contentType, body, options)
+		wait, err := c.post(ctx, method, endpoint, contentType, body, options)
 		if wait < 0 || attempt > 0 {
 			return err
 		}
@@ -65,8 +75,8 @@ func (c *callbackResponder) InteractionRespond(i *discordgo.Interaction, r *disc
 }
 
 // post sends one attempt. wait >= 0 says it may be retried after wait.
-func (c *callbackResponder) post(ctx context.Context, endpoint, contentType string, body []byte, options []discordgo.RequestOption) (wait time.Duration, err error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(body))
+func (c *callbackResponder) post(ctx context.Context, method, endpoint, contentType string, body []byte, options []discordgo.RequestOption) (wait time.Duration, err error) {
+	req, err := http.NewRequestWithContext(ctx, method, endpoint, bytes.NewReader(body))
 	if err != nil {
 		return -1, err
 	}
@@ -85,7 +95,7 @@ func (c *callbackResponder) post(ctx context.Context, endpoint, contentType stri
 		// The URL holds the interaction token: keep it out of the error.
 		var uerr *url.Error
 		if errors.As(err, &uerr) {
-			err = fmt.Errorf("post interaction callback: %w", uerr.Err)
+			err = fmt.Errorf("%s interaction answer: %w", strings.ToLower(method), uerr.Err)
 		}
 		if ctx.Err() != nil {
 			return -1, err
@@ -124,4 +134,16 @@ func restError(req *http.Request, resp *http.Response, body []byte) error {
 		e.Message = msg
 	}
 	return e
+}
+
+// EditOriginal completes a deferral by editing the interaction's original
+// message, through the same path as the callback (no rate-limit bucket
+// per token URL, one retry).
+func (c *callbackResponder) EditOriginal(i *discordgo.Interaction, edit *discordgo.WebhookEdit) error {
+	return c.send(http.MethodPatch, discordgo.EndpointWebhookMessage(i.AppID, i.Token, "@original"), edit, edit.Files, nil)
+}
+
+// Followup completes a deferral with a new message.
+func (c *callbackResponder) Followup(i *discordgo.Interaction, params *discordgo.WebhookParams) error {
+	return c.send(http.MethodPost, discordgo.EndpointWebhookToken(i.AppID, i.Token), params, params.Files, nil)
 }

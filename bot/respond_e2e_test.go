@@ -34,6 +34,9 @@ func TestGatewayAnswersKeepNoBuckets(t *testing.T) {
 	if !r.Ephemeral || len(r.Files) != 1 || !strings.HasSuffix(r.Files[0].Name, ".csv") {
 		t.Fatalf("/referral-admin export = %q with %d files; want an ephemeral reply with one CSV", r.Text(), len(r.Files))
 	}
+	if !r.Deferred {
+		t.Errorf("/referral-admin export answered at once; want it deferred first, then the file")
+	}
 	if rows := strings.Split(strings.TrimSpace(string(r.Files[0].Data)), "\n"); len(rows) != 2 || !strings.Contains(rows[1], "Amazon") {
 		t.Errorf("export CSV = %q; want a header and the Amazon request", r.Files[0].Data)
 	}

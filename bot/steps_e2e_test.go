@@ -203,7 +203,7 @@ func TestStepsRejectedKeepMeInMindAsksReferrerOnce(t *testing.T) {
 		ins = append(ins, in)
 	}
 	for _, in := range ins {
-		resp, err := in.Response(ctx)
+		resp, err := in.Answer(ctx)
 		if err != nil {
 			t.Fatalf("Keep me in mind: no response: %v", err)
 		}

@@ -68,7 +68,7 @@ func trustSubmit(h *harness, user string, modal *discordtest.Response, values ma
 	if err != nil {
 		h.t.Fatalf("submit modal: %v", err)
 	}
-	resp, err := in.Response(ctx)
+	resp, err := in.Answer(ctx)
 	if err != nil {
 		h.t.Fatalf("submit modal: no response: %v", err)
 	}

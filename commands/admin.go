@@ -124,7 +124,7 @@ func (r *Router) adminRemove(ctx context.Context, c *call) (*discordgo.Interacti
 
 // digestNowCommand is /referral-admin digest-now.
 func digestNowCommand() subcommand {
-	return subcommand{def: subcommandDef("digest-now", "Post this week's digest now"), run: (*Router).adminDigestNow}
+	return subcommand{def: subcommandDef("digest-now", "Post this week's digest now"), run: (*Router).adminDigestNow, slow: true}
 }
 
 func (r *Router) adminDigestNow(ctx context.Context, c *call) (*discordgo.InteractionResponse, error) {
@@ -207,19 +207,24 @@ var exportHeader = []string{"id", "company", "role", "state", "outcome", "studen
 
 // exportCommand is /referral-admin export: the requests as a CSV attachment.
 func exportCommand() subcommand {
-	return subcommand{def: subcommandDef("export", "Download requests as CSV (no resume links, no intros)"), run: (*Router).adminExport}
+	return subcommand{def: subcommandDef("export", "Download requests as CSV (no resume links, no intros)"), run: (*Router).adminExport, slow: true}
 }
 
+// exportMaxBytes keeps the CSV one attachment Discord takes: servers
+// without boosts accept 10 MiB a message, and the request around the file
+// needs a little of it.
+const exportMaxBytes = 9 << 20
+
 func (r *Router) adminExport(ctx context.Context, c *call) (*discordgo.InteractionResponse, error) {
-	rows, err := r.Store.ExportRequests(ctx, c.guildID)
+	data, written, total, err := r.exportCSV(ctx, c.guildID, exportMaxBytes)
 	if err != nil {
 		return nil, err
 	}
-	data, err := exportCSV(rows)
-	if err != nil {
-		return nil, err
+	text := fmt.Sprintf("%s, without resume links and intros.", plural(total, "request", "requests"))
+	if written < total {
+		text = fmt.Sprintf("The newest %d of %d requests, without resume links and intros: the older ones don't fit in one file (Discord takes up to 10 MB). The dashboard (/referral-admin dashboard) has the numbers for all of them.", written, total)
 	}
-	resp := ephemeral(fmt.Sprintf("%s, without resume links and intros.", plural(len(rows), "request", "requests")))
+	resp := ephemeral(text)
 	resp.Data.Files = []*discordgo.File{{
 		Name:        "requests-" + c.guildID + ".csv",
 		ContentType: "text/csv",
@@ -228,27 +233,50 @@ func (r *Router) adminExport(ctx context.Context, c *call) (*discordgo.Interacti
 	return resp, nil
 }
 
-func exportCSV(rows []referral.ExportRow) ([]byte, error) {
-	var buf bytes.Buffer
+// exportCSV writes the server's requests, newest first, as long as the
+// file stays within maxBytes; the rest are only counted.
+func (r *Router) exportCSV(ctx context.Context, guildID string, maxBytes int) (data []byte, written, total int, err error) {
+	var buf, line bytes.Buffer
 	w := csv.NewWriter(&buf)
 	if err := w.Write(exportHeader); err != nil {
-		return nil, err
-	}
-	for _, row := range rows {
-		rec := []string{
-			strconv.FormatInt(row.ID, 10), spreadsheetSafe(row.Company), spreadsheetSafe(row.Role),
-			string(row.State), string(row.Outcome), row.StudentID, row.ReferrerID,
-			csvTime(row.CreatedAt), csvTime(row.AcceptedAt), csvTime(row.SubmittedAt),
-		}
-		if err := w.Write(rec); err != nil {
-			return nil, err
-		}
+		return nil, 0, 0, err
 	}
 	w.Flush()
-	if err := w.Error(); err != nil {
-		return nil, fmt.Errorf("export csv: %w", err)
+	lw := csv.NewWriter(&line)
+	full := false
+	err = r.Store.ExportRequests(ctx, guildID, func(row referral.ExportRow) error {
+		total++
+		if full {
+			return nil
+		}
+		line.Reset()
+		if err := lw.Write(exportRecord(row)); err != nil {
+			return err
+		}
+		lw.Flush()
+		if buf.Len()+line.Len() > maxBytes {
+			full = true
+			return nil
+		}
+		buf.Write(line.Bytes())
+		written++
+		return nil
+	})
+	if err == nil {
+		err = lw.Error()
 	}
-	return buf.Bytes(), nil
+	if err != nil {
+		return nil, 0, 0, fmt.Errorf("export csv: %w", err)
+	}
+	return buf.Bytes(), written, total, nil
+}
+
+func exportRecord(row referral.ExportRow) []string {
+	return []string{
+		strconv.FormatInt(row.ID, 10), spreadsheetSafe(row.Company), spreadsheetSafe(row.Role),
+		string(row.State), string(row.Outcome), row.StudentID, row.ReferrerID,
+		csvTime(row.CreatedAt), csvTime(row.AcceptedAt), csvTime(row.SubmittedAt),
+	}
 }
 
 func csvTime(t time.Time) string {

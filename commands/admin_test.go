@@ -1,8 +1,10 @@
 package commands
 
 import (
+	"bytes"
 	"context"
 	"encoding/csv"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -237,19 +239,50 @@ func TestAdminExport(t *testing.T) {
 
 // Export times are RFC 3339 in UTC whatever zone they come in.
 func TestExportCSVTimes(t *testing.T) {
-	data, err := exportCSV([]referral.ExportRow{{ID: 1, Company: "Amazon", State: referral.Submitted,
-		CreatedAt: time.Date(2026, 11, 2, 10, 0, 0, 0, time.FixedZone("EST", -5*3600))}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	records, err := csv.NewReader(strings.NewReader(string(data))).ReadAll()
-	if err != nil || len(records) != 2 {
-		t.Fatalf("exportCSV = %q, %v", data, err)
-	}
-	if got := records[1][7]; got != "2026-11-02T15:00:00Z" {
+	rec := exportRecord(referral.ExportRow{ID: 1, Company: "Amazon", State: referral.Submitted,
+		CreatedAt: time.Date(2026, 11, 2, 10, 0, 0, 0, time.FixedZone("EST", -5*3600))})
+	if got := rec[7]; got != "2026-11-02T15:00:00Z" {
 		t.Errorf("created_at = %q; want 2026-11-02T15:00:00Z", got)
 	}
-	if got := records[1][8]; got != "" {
+	if got := rec[8]; got != "" {
 		t.Errorf("zero accepted_at = %q; want empty", got)
+	}
+}
+
+// An export larger than one attachment keeps the newest requests whole
+// (no cut line) and counts the rest.
+func TestExportCSVStopsAtTheSizeLimit(t *testing.T) {
+	h := newHarness(t)
+	var ids []int64
+	for n := range 5 {
+		f := goodFields()
+		f.JobURL = fmt.Sprintf("https://stripe.com/jobs/%d", n)
+		req, err := h.store.CreateRequest(context.Background(), referral.NewRequest{GuildID: testGuild, StudentID: fmt.Sprintf("30%d", n),
+			Company: referral.NormalizeCompany("Stripe"), Fields: f})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, req.Request.ID)
+		h.clock.Add(time.Minute)
+	}
+	whole, written, total, err := h.router.exportCSV(context.Background(), testGuild, 1<<20)
+	if err != nil || written != 5 || total != 5 {
+		t.Fatalf("exportCSV(1 MiB) = %d of %d rows, %v; want 5 of 5", written, total, err)
+	}
+	lines := strings.SplitAfter(string(whole), "\n")
+	limit := len(lines[0]) + len(lines[1]) + len(lines[2]) + 1 // header and two rows, not a third
+	data, written, total, err := h.router.exportCSV(context.Background(), testGuild, limit)
+	if err != nil || written != 2 || total != 5 {
+		t.Fatalf("exportCSV(%d bytes) = %d of %d rows, %v; want 2 of 5", limit, written, total, err)
+	}
+	if len(data) > limit {
+		t.Errorf("exportCSV(%d bytes) wrote %d bytes", limit, len(data))
+	}
+	records, err := csv.NewReader(bytes.NewReader(data)).ReadAll()
+	if err != nil || len(records) != 3 {
+		t.Fatalf("capped export = %q, %v; want a header and two whole rows", data, err)
+	}
+	if records[1][0] != itoa(ids[4]) || records[2][0] != itoa(ids[3]) {
+		t.Errorf("capped export has requests %s, %s; want the newest two, %d and %d", records[1][0], records[2][0], ids[4], ids[3])
 	}
 }

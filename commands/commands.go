@@ -24,6 +24,7 @@ type subcommand struct {
 	run      handler
 	complete handler // answers autocomplete; nil = no suggestions
 	topic    topic   // how store refusals are worded
+	slow     bool    // may take seconds (it reads or writes a lot): deferred before it runs
 }
 
 // commandGroups are every slash command of the bot, in registration order.

@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -35,6 +36,12 @@ type Router struct {
 	// ("referral request", "button offer/accept", "modal request"), the
 	// result ("ok", "refused", "error") and how long it took.
 	Observe func(command, result string, d time.Duration)
+	// Editor completes deferred answers; nil = never defer.
+	Editor AnswerEditor
+	// DeferAfter is how long a handler may take before its interaction
+	// is deferred; 0 = DeferAfterDefault, negative = only slow ones. Handlers known to be slow
+	// defer before they start.
+	DeferAfter time.Duration
 }
 
 // Results passed to Observe.
@@ -54,6 +61,7 @@ type call struct {
 	topic   topic    // how store refusals are worded
 	request int64    // the request a refusal names, when there is one
 	target  string   // the member an admin command acts on
+	slow    bool     // the handler may take seconds: defer first
 }
 
 type handler func(r *Router, ctx context.Context, c *call) (*discordgo.InteractionResponse, error)
@@ -65,7 +73,9 @@ func (r *Router) Handle(ctx context.Context, resp Responder, i *discordgo.Intera
 	}
 	start := time.Now() // a measurement, so the real clock, not r.Now
 	c := &call{i: i, guildID: i.GuildID}
-	label, answer, err := r.dispatch(ctx, c)
+	a := &answerer{i: i, resp: resp, editor: r.Editor}
+	a.deferAfter(cmp.Or(r.DeferAfter, DeferAfterDefault))
+	label, answer, err := r.dispatch(ctx, c, a)
 
 	result := resultOK
 	switch {
@@ -91,7 +101,7 @@ func (r *Router) Handle(ctx context.Context, resp Responder, i *discordgo.Intera
 			Data: &discordgo.InteractionResponseData{Choices: []*discordgo.ApplicationCommandOptionChoice{}},
 		}
 	}
-	if rerr := resp.InteractionRespond(i, answer); rerr != nil {
+	if rerr := a.answer(answer); rerr != nil {
 		r.logger().Warn("interaction response failed", r.logAttrs(i, label, rerr)...)
 	}
 	if r.Observe != nil {
@@ -104,7 +114,7 @@ const unavailable = "I couldn't save that just now, please try again in a minute
 const apology = "Sorry, something went wrong on my side. Please try again in a minute; /referral status shows what was saved."
 
 // dispatch finds the handler of c.i and runs it.
-func (r *Router) dispatch(ctx context.Context, c *call) (label string, answer *discordgo.InteractionResponse, err error) {
+func (r *Router) dispatch(ctx context.Context, c *call, a *answerer) (label string, answer *discordgo.InteractionResponse, err error) {
 	i := c.i
 	if i.Type == discordgo.InteractionPing {
 		return "ping", &discordgo.InteractionResponse{Type: discordgo.InteractionResponsePong}, nil
@@ -125,6 +135,9 @@ func (r *Router) dispatch(ctx context.Context, c *call) (label string, answer *d
 		}
 	}()
 	r.roleRegained(ctx, c, label)
+	if c.slow {
+		a.deferNow()
+	}
 	answer, err = h(r, ctx, c)
 	return label, answer, err
 }
@@ -168,6 +181,7 @@ func route(c *call) (string, handler, error) {
 			c.request = n
 		}
 		c.target = opts.string("user")
+		c.slow = rt.slow
 		return name, rt.run, nil
 	case discordgo.InteractionMessageComponent, discordgo.InteractionModalSubmit:
 		kind, raw, unknown := "button", "", unknownButton

@@ -58,7 +58,9 @@ type Store interface {
 	MarkSubmitted(ctx context.Context, requestID int64, userID string) (referral.Request, error)
 
 	Stats(ctx context.Context, guildID string, now time.Time) (referral.Stats, error)
-	ExportRequests(ctx context.Context, guildID string) ([]referral.ExportRow, error)
+	// ExportRequests gives each the server's requests, newest first,
+	// until each returns an error, which it returns.
+	ExportRequests(ctx context.Context, guildID string, each func(referral.ExportRow) error) error
 	PostDigestNow(ctx context.Context, guildID string, now time.Time) (referral.Digest, error)
 }
 

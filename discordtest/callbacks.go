@@ -39,6 +39,60 @@ func (i *Interaction) Response(ctx context.Context) (*Response, error) {
 	}, func() string { return i.s.noAnswerLocked(i.s.interactions[i.ID], "response") })
 }
 
+// Answer waits for what the user ends up seeing. It is the callback
+// itself, unless that was a deferral: then, once the bot completes it, a
+// deferred reply (type 5) reads as the reply it became (type 4), and a
+// deferred update (type 6) as the update of the component's message (type
+// 7) or, when the bot answered with a followup instead, as that followup
+// (type 4). Deferred is set on such answers.
+func (i *Interaction) Answer(ctx context.Context) (*Response, error) {
+	return waitFor(ctx, i.s, func() (*Response, bool, error) {
+		it, err := i.lookupLocked()
+		if err == nil && it.resp == nil && it.failed != "" {
+			err = fmt.Errorf("discordtest: interaction %s (%s) failed: %s", it.id, it.label, it.failed)
+		}
+		if err != nil || it.resp == nil {
+			return nil, false, err
+		}
+		typ := it.resp.typ
+		if typ != discordgo.InteractionResponseDeferredChannelMessageWithSource && typ != discordgo.InteractionResponseDeferredMessageUpdate {
+			return i.s.responseLocked(it), true, nil
+		}
+		var m *storedMessage
+		final := discordgo.InteractionResponseChannelMessageWithSource
+		if typ == discordgo.InteractionResponseDeferredChannelMessageWithSource {
+			if orig := i.s.messages[it.originalID]; orig.flags&discordgo.MessageFlagsLoading == 0 {
+				m = orig
+			}
+		} else if orig := i.s.messages[it.originalID]; orig.edits > it.originalEdits {
+			m, final = orig, discordgo.InteractionResponseUpdateMessage
+		}
+		if m == nil {
+			for _, id := range it.followups {
+				if f := i.s.messages[id]; !f.deleted {
+					m = f
+					break
+				}
+			}
+		}
+		if m == nil {
+			return nil, false, nil
+		}
+		snap := m.snapshot(i.s.bot.ID)
+		raw, err := json.Marshal(&discordgo.InteractionResponseData{Content: snap.Content, Embeds: snap.Embeds,
+			Components: snap.Components, AllowedMentions: snap.AllowedMentions, Flags: snap.Flags})
+		if err != nil {
+			return nil, false, err
+		}
+		r := &Response{Type: final, Deferred: true, Ephemeral: snap.Ephemeral(), Files: snap.Files, At: snap.EditedAt,
+			InteractionID: it.id, raw: raw, message: snap}
+		if r.At.IsZero() {
+			r.At = snap.CreatedAt
+		}
+		return r.clone(), true, nil
+	}, func() string { return i.s.noAnswerLocked(i.s.interactions[i.ID], "answer") })
+}
+
 // Original waits for the interaction's message and returns it: the reply
 // (type 4), the deferred reply once edited or filled by a followup (type
 // 5), or the message a component is on once updated (types 6 and 7).
@@ -152,7 +206,7 @@ var allowedResponses = map[discordgo.InteractionType][]discordgo.InteractionResp
 func (s *Server) interactionCallback(r *http.Request) result {
 	p, err := readPayload(r)
 	if err != nil {
-		return failure(http.StatusBadRequest, 0, "400: Bad Request", err.Error())
+		return unreadable(err)
 	}
 	var body struct {
 		Type discordgo.InteractionResponseType `json:"type"`

@@ -78,7 +78,7 @@ type messageChange struct {
 func readMessage(r *http.Request, extra func(*formErrors, messageChange)) (ch messageChange, res result, valid bool) {
 	p, err := readPayload(r)
 	if err != nil {
-		return ch, failure(http.StatusBadRequest, 0, "400: Bad Request", err.Error()), false
+		return ch, unreadable(err), false
 	}
 	f := &formErrors{}
 	ch, apiErr := parseMessage(f, p.json, p.files)

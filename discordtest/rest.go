@@ -3,6 +3,7 @@ package discordtest
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -49,6 +50,7 @@ const (
 	codeUnknownWebhook     = 10015
 	codeUnknownInteraction = 10062
 	codeUnknownCommand     = 10063
+	codeEntityTooLarge     = 40005
 	codeAlreadyAcked       = 40060
 	codeMissingAccess      = 50001
 	codeEmptyMessage       = 50006
@@ -304,10 +306,30 @@ func readBody(contentType string, body io.Reader) (payload, error) {
 		}
 	}
 	sort.SliceStable(files, func(i, j int) bool { return files[i].n < files[j].n })
+	size := 0
 	for _, f := range files {
 		p.files = append(p.files, f.f)
+		size += len(f.f.Data)
+	}
+	if size > MaxUploadBytes {
+		return p, fmt.Errorf("%w: %d bytes of attachments, over %d", errEntityTooLarge, size, MaxUploadBytes)
 	}
 	return p, nil
+}
+
+// MaxUploadBytes is how much a message may attach in all on Discord in a
+// server without boosts (10 MiB).
+const MaxUploadBytes = 10 << 20
+
+var errEntityTooLarge = errors.New("request entity too large")
+
+// unreadable answers a body readBody refused, as Discord would: 413 with
+// code 40005 for attachments over the limit, 400 otherwise.
+func unreadable(err error) result {
+	if errors.Is(err, errEntityTooLarge) {
+		return failure(http.StatusRequestEntityTooLarge, codeEntityTooLarge, "Request entity too large", err.Error())
+	}
+	return failure(http.StatusBadRequest, 0, "400: Bad Request", err.Error())
 }
 
 func decodeJSON(b []byte, v any) *apiError {
@@ -360,7 +382,7 @@ func (s *Server) getApplication(*http.Request) result {
 func (s *Server) createDM(r *http.Request) result {
 	p, err := readPayload(r)
 	if err != nil {
-		return failure(http.StatusBadRequest, 0, "400: Bad Request", err.Error())
+		return unreadable(err)
 	}
 	var body struct {
 		RecipientID string `json:"recipient_id"`

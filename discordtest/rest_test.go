@@ -130,6 +130,26 @@ func TestFileAttachment(t *testing.T) {
 	}
 }
 
+// Attachments over Discord's upload limit are refused with 413 and code
+// 40005, and nothing is posted.
+func TestFileAttachmentOverTheLimit(t *testing.T) {
+	t.Parallel()
+	s := newWorld(t)
+	dg := newSession(t, s)
+	big := bytes.Repeat([]byte("x"), MaxUploadBytes+1)
+	_, err := dg.ChannelMessageSendComplex(digestID, &discordgo.MessageSend{
+		Content: "export",
+		Files:   []*discordgo.File{{Name: "requests.csv", ContentType: "text/csv", Reader: bytes.NewReader(big)}},
+	})
+	var rerr *discordgo.RESTError
+	if !errors.As(err, &rerr) || rerr.Response.StatusCode != http.StatusRequestEntityTooLarge || rerr.Message == nil || rerr.Message.Code != 40005 {
+		t.Fatalf("send of %d bytes = %v; want 413 with code 40005", len(big), err)
+	}
+	if posts := s.ChannelMessages(digestID); len(posts) != 0 {
+		t.Errorf("%d posts after a refused upload; want 0", len(posts))
+	}
+}
+
 func TestClosedDMs(t *testing.T) {
 	t.Parallel()
 	s := newWorld(t)

@@ -161,6 +161,9 @@ type Response struct {
 	Files         []File
 	At            time.Time
 	InteractionID string
+	// Deferred: the bot deferred and then completed its answer (see
+	// Interaction.Answer); Type is then what the answer became.
+	Deferred bool
 
 	raw     json.RawMessage
 	message *Message

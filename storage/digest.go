@@ -341,26 +341,37 @@ func companyStats(ctx context.Context, q querier, guildID string) ([]referral.Co
 	return out, nil
 }
 
-// ExportRequests lists a server's requests for the CSV export; never links
-// or intros.
-func (s *Store) ExportRequests(ctx context.Context, guildID string) ([]referral.ExportRow, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT id, company_name, role, state, outcome, student_id, referrer_id, created_at, accepted_at, submitted_at
-		FROM requests WHERE guild_id = ? ORDER BY id`, guildID)
+// qExportRequests reads a server's requests newest first, straight off
+// requests_guild_created (the rowid is its last column), so an export can
+// stop at any size without sorting the whole server.
+const qExportRequests = `SELECT id, company_name, role, state, outcome, student_id, referrer_id, created_at, accepted_at, submitted_at
+	FROM requests WHERE guild_id = ? ORDER BY created_at DESC, id DESC`
+
+// ExportRequests gives a server's requests to each, newest first, for the
+// CSV export; never links or intros. Rows are read one at a time, so a
+// server's whole history is never held in memory; an error from each
+// stops the export and is returned as it is.
+func (s *Store) ExportRequests(ctx context.Context, guildID string, each func(referral.ExportRow) error) error {
+	rows, err := s.read.QueryContext(ctx, qExportRequests, guildID)
 	if err != nil {
-		return nil, fmt.Errorf("export: %w", err)
+		return fmt.Errorf("export: %w", err)
 	}
 	defer rows.Close()
-	var out []referral.ExportRow
 	for rows.Next() {
 		var e referral.ExportRow
 		var created int64
 		var accepted, submitted sql.NullInt64
 		if err := rows.Scan(&e.ID, &e.Company, &e.Role, &e.State, &e.Outcome, &e.StudentID, &e.ReferrerID, &created, &accepted, &submitted); err != nil {
-			return nil, fmt.Errorf("export: %w", err)
+			return fmt.Errorf("export: %w", err)
 		}
 		e.CreatedAt = time.UnixMilli(created).UTC()
 		e.AcceptedAt, e.SubmittedAt = fromMS(accepted), fromMS(submitted)
-		out = append(out, e)
+		if err := each(e); err != nil {
+			return err
+		}
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	return nil
 }

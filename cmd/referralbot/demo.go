@@ -414,7 +414,7 @@ func (d *demo) command(user, name, sub string, opts ...discordtest.Option) (*dis
 }
 
 func (d *demo) response(in *discordtest.Interaction) (*discordtest.Response, error) {
-	resp, err := in.Response(d.ctx)
+	resp, err := in.Answer(d.ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -451,7 +451,7 @@ func (d *demo) press(user string, m *discordtest.Message, label string) (*discor
 	if err != nil {
 		return nil, err
 	}
-	resp, err := in.Response(d.ctx)
+	resp, err := in.Answer(d.ctx)
 	if err != nil {
 		return nil, err
 	}
