@@ -14,7 +14,7 @@ import (
 // -update (declared in definitions_test.go) rewrites it too.
 const goldenChart = "testdata/digest_chart.golden.png"
 
-// Pixels may differ a little (anti-aliasing of another gonum or Go
+// Pixels may differ a little (anti-aliasing of another x/image or Go
 // release); a changed bar, label or title moves far more than this.
 const (
 	goldenChannelTolerance = 24     // per colour channel, of 255
@@ -120,4 +120,16 @@ func absDiff(a, b int) int {
 		return a - b
 	}
 	return b - a
+}
+
+// BenchmarkDigestChart draws the golden chart: the cost of one digest's
+// image (the first call also parses the fonts).
+func BenchmarkDigestChart(b *testing.B) {
+	weeks, to := goldenWeeks()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := digestChart(weeks, to, time.UTC); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

@@ -334,3 +334,115 @@ func TestChartWeekLabels(t *testing.T) {
 		}
 	}
 }
+
+// seriesColumns counts, per column below the header, the pixels of one
+// series' colour.
+func seriesColumns(img image.Image, c color.RGBA) []int {
+	cols := make([]int, chartWidth)
+	for y := chartHeader; y < chartHeight; y++ {
+		for x := 0; x < chartWidth; x++ {
+			if color.RGBAModel.Convert(img.At(x, y)).(color.RGBA) == c {
+				cols[x]++
+			}
+		}
+	}
+	return cols
+}
+
+// A bar's height is proportional to its count, and bars stand on one line.
+func TestChartBarsProportional(t *testing.T) {
+	weeks := []referral.WeekCounts{{Week: "2026-W46", Requests: 2}, {Week: "2026-W47", Requests: 4}, {Week: "2026-W48", Requests: 8}}
+	data, err := digestChart(weeks, time.Time{}, time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := decodeChart(t, data)
+	var heights, widths []int
+	cols := seriesColumns(img, chartSeries[0].color)
+	for x := 0; x < len(cols); x++ {
+		if cols[x] == 0 {
+			continue
+		}
+		start := x
+		for x < len(cols) && cols[x] == cols[start] {
+			x++
+		}
+		heights, widths = append(heights, cols[start]), append(widths, x-start)
+	}
+	if len(heights) != 3 {
+		t.Fatalf("found bars of heights %v, widths %v; want three", heights, widths)
+	}
+	for i, w := range widths {
+		if w != chartBarWidth {
+			t.Errorf("bar %d is %d px wide; want %d", i, w, chartBarWidth)
+		}
+	}
+	for i, want := range []int{heights[0], 2 * heights[0], 4 * heights[0]} {
+		if d := heights[i] - want; d < -2 || d > 2 {
+			t.Errorf("bars for 2, 4, 8 are %v px high; want about %d for bar %d", heights, want, i)
+		}
+	}
+	// The bars stand on one line: each column's lowest pixel of the colour.
+	lowest := map[int]bool{}
+	for x := range cols {
+		if cols[x] == 0 {
+			continue
+		}
+		for y := chartHeight - 1; y >= chartHeader; y-- {
+			if color.RGBAModel.Convert(img.At(x, y)).(color.RGBA) == chartSeries[0].color {
+				lowest[y] = true
+				break
+			}
+		}
+	}
+	if len(lowest) != 1 {
+		t.Errorf("bars end on rows %v; want one row", lowest)
+	}
+}
+
+// inkIn reports whether any pixel of r is as dark as text.
+func inkIn(img image.Image, r image.Rectangle) bool {
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			c := color.RGBAModel.Convert(img.At(x, y)).(color.RGBA)
+			if c.R < 0x80 && c.G < 0x80 && c.B < 0x80 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// With nothing to show, the middle of the plot says so; with a bar it
+// doesn't. The legend is one line inside the image: nothing written to
+// its right or between it and the plot.
+func TestChartEmptyStateAndLegend(t *testing.T) {
+	middle := image.Rect(200, 190, 600, 250)
+	empty, err := digestChart(make([]referral.WeekCounts, 8), time.Time{}, time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	emptyImg := decodeChart(t, empty)
+	if !inkIn(emptyImg, middle) {
+		t.Error("a chart with no activity has no text in the middle of the plot; want the empty-state text")
+	}
+	one, err := digestChart([]referral.WeekCounts{{Week: "2026-W47", Requests: 1}, {Week: "2026-W48"}, {Week: "2026-W49"}}, time.Time{}, time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	oneImg := decodeChart(t, one)
+	if inkIn(oneImg, middle) {
+		t.Error("a chart with a bar has text in the middle of the plot; want the empty-state text only without activity")
+	}
+	for _, img := range []image.Image{emptyImg, oneImg} {
+		if !inkIn(img, image.Rect(0, 50, chartWidth, 76)) {
+			t.Error("no legend text in its row")
+		}
+		if inkIn(img, image.Rect(chartWidth-20, 0, chartWidth, chartHeader)) {
+			t.Error("the title or legend reaches the right edge; want it to fit on one line")
+		}
+		if inkIn(img, image.Rect(0, 76, chartWidth, chartHeader)) {
+			t.Error("text between the legend and the plot; want the legend on one line")
+		}
+	}
+}
