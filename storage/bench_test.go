@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -250,6 +251,40 @@ func benchScale(b *testing.B, src string) {
 		for b.Loop() {
 			if rs, err := s.StudentRequests(ctx, d.student); err != nil || len(rs) < 20 {
 				b.Fatalf("StudentRequests(%s) = %d, %v; want 20 or more", d.student, len(rs), err)
+			}
+		}
+	})
+	b.Run("digest-largest-server", func(b *testing.B) {
+		defer reportCPU(b)()
+		for b.Loop() {
+			if _, err := s.digest(ctx, s.read, d.guild, d.clk.Now()); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("stats-largest-server", func(b *testing.B) {
+		defer reportCPU(b)()
+		for b.Loop() {
+			if _, err := s.Stats(ctx, d.guild, d.clk.Now()); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("export-largest-server", func(b *testing.B) {
+		// What /referral-admin export reads: the newest requests, as
+		// many as fit its file (about 60,000 rows), not the whole server.
+		defer reportCPU(b)()
+		for b.Loop() {
+			n := 0
+			stop := errors.New("file full")
+			err := s.ExportRequests(ctx, d.guild, func(referral.ExportRow) error {
+				if n++; n == 60000 {
+					return stop
+				}
+				return nil
+			})
+			if err != nil && err != stop {
+				b.Fatal(err)
 			}
 		}
 	})
