@@ -28,6 +28,7 @@ import (
 
 // Bot is one running referralbot.
 type Bot struct {
+	idle           *idleRelease // frees heap pages when no interaction came for a while
 	cfg            config.Config
 	logger         *slog.Logger
 	now            func() time.Time
@@ -99,7 +100,8 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 	if err != nil {
 		return nil, fmt.Errorf("schedule.digest: %w", err)
 	}
-	b := &Bot{cfg: cfg, logger: logger, now: time.Now, outboxPoll: time.Second, digestSchedule: digest, ready: make(chan struct{})}
+	b := &Bot{cfg: cfg, logger: logger, now: time.Now, outboxPoll: time.Second, digestSchedule: digest, ready: make(chan struct{}),
+		idle: &idleRelease{quietFor: idleReleaseQuiet}}
 	b.writes = newWriteGate(logger, time.Now)
 	for _, o := range opts {
 		o(b)
@@ -295,10 +297,15 @@ func (b *Bot) Run(ctx context.Context) error {
 	c.Start()
 	defer func() { <-c.Stop().Done() }()
 
-	wg.Add(2)
+	wg.Add(3)
 	go func() {
 		defer wg.Done()
 		b.sender.run(ctx)
+	}()
+	go func() {
+		defer wg.Done()
+		b.idle.touch(time.Now()) // start-up counts as activity
+		b.idle.run(ctx)
 	}()
 	go func() {
 		defer wg.Done()

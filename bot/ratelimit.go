@@ -107,6 +107,7 @@ func counts(i *discordgo.Interaction) bool {
 // the member is over the limit; then with an ephemeral "slow down" and
 // nothing done. Either way it is answered once.
 func (b *Bot) handleInteraction(ctx context.Context, resp commands.Responder, i *discordgo.Interaction) {
+	b.idle.touch(time.Now())
 	if b.limiter != nil && i != nil && counts(i) {
 		if userID := interactionUserID(i); userID != "" {
 			ok, wait, first := b.limiter.allow(userID, b.now())

@@ -213,6 +213,13 @@ func runLoad(ctx context.Context, o options, stdout, stderr io.Writer) (*report,
 	idle := measure(ctx, bot)
 	rep.idle = idle
 	fmt.Fprintf(stdout, "bot idle after set-up: RSS %s, high-water %s, heap in use %s\n", mb(idle.mem.rss), mb(idle.mem.hwm), mb(int64(idle.heap)))
+	if o.quiet > 0 {
+		if err := pause(ctx, o.quiet); err != nil {
+			return nil, err
+		}
+		q := measure(ctx, bot)
+		fmt.Fprintf(stdout, "bot after %v with no interaction: RSS %s, high-water %s, heap in use %s\n", o.quiet, mb(q.mem.rss), mb(q.mem.hwm), mb(int64(q.heap)))
+	}
 
 	if o.soak > 0 {
 		return rep, runSoak(ctx, o, bot, stdout)

@@ -82,6 +82,7 @@ type options struct {
 	soak         int
 	soakRate     int
 	deadline     time.Duration
+	quiet        time.Duration
 	bare         bool
 	verbose      bool
 	seed         int64
@@ -146,6 +147,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.soak, "soak", 0, "instead of phases: send this many interactions to the bot (up to 10000000), printing RSS every 10 s")
 	fs.IntVar(&o.soakRate, "soak-rate", 300, "rate of -soak (1-2000)")
 	fs.DurationVar(&o.deadline, "deadline", 3*time.Second, "an interaction with no callback within this is unanswered")
+	fs.DurationVar(&o.quiet, "quiet", 0, "also measure the bot after this long with no interaction, after set-up (0-5m; it frees its heap after 10 s)")
 	fs.BoolVar(&o.bare, "bare", true, "also run the bare bot phases (the floor)")
 	fs.BoolVar(&o.verbose, "v", false, "copy the children's logs to stderr")
 	fs.Int64Var(&o.seed, "seed", 1, "random seed of the mix")
@@ -197,6 +199,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		{o.soak >= 0 && o.soak <= 10000000, "-soak: use 0 to 10000000 interactions"},
 		{o.soakRate >= 1 && o.soakRate <= 2000, "-soak-rate: use 1 to 2000"},
 		{o.deadline >= 100*time.Millisecond && o.deadline <= 3*time.Second, "-deadline: use 100ms to 3s (Discord's window)"},
+		{o.quiet >= 0 && o.quiet <= 5*time.Minute, "-quiet: use 0 to 5m"},
 		{!(o.sweep && o.waiting), "-sweep and -waiting: choose one"},
 		{o.interactions == "gateway" || o.interactions == "http", "-interactions: use gateway or http"},
 		{o.replicas >= 1 && o.replicas <= 5, "-replicas: use 1 to 5"},
