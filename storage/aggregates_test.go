@@ -726,6 +726,10 @@ func TestAggregatesMatchRecountOnRandomHistories(t *testing.T) {
 			})
 		}
 		// Together the histories went through every path the counts follow.
+		// (A history that failed stopped early; its own error says why.)
+		if t.Failed() {
+			return
+		}
 		for _, what := range []string{"created", "offered", "accepted", "declined", "timed_out", "submitted", "outcome:screen",
 			"outcome:interview", "outcome:offer", "outcome:rejected", "withdrawn", "expired", "referrer_gone", "reported",
 			"follow_up", "unreachable", "undeliverable", "referrer left"} {
