@@ -210,3 +210,91 @@ func TestForgetFormerReferrer(t *testing.T) {
 		checkAggregates(t, s, "after forget-me")
 	})
 }
+
+// Retention erases an undeliverable offer DM's text with its request's;
+// the message stays counted as undeliverable.
+func TestRetentionErasesUndeliverableMessages(t *testing.T) {
+	forEachBackend(t, func(t *testing.T) {
+		s, clk, _ := openTest(t)
+		ctx := context.Background()
+		join(t, s, "ref", true)
+		if err := s.SetupGuild(ctx, referral.GuildSettings{GuildID: "g1", DigestChannelID: "c-digest", ReferrerRoleID: "role-ref"}); err != nil {
+			t.Fatal(err)
+		}
+		sub := request(t, s, "stu", "https://jobs.example/kept")
+		var offerMsg int64
+		if err := s.read.QueryRow(`SELECT id FROM outbox WHERE user_id = 'ref' AND kind = 'offer'`).Scan(&offerMsg); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.MarkDMClosed(ctx, offerMsg); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.WithdrawRequest(ctx, "stu", sub.Request.ID); err != nil {
+			t.Fatal(err)
+		}
+		kept := func() string {
+			var p string
+			if err := s.read.QueryRow(`SELECT payload FROM outbox WHERE id = ?`, offerMsg).Scan(&p); err != nil {
+				t.Fatal(err)
+			}
+			return p
+		}
+		stats := func() int {
+			st, err := s.Stats(ctx, "g1", clk.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := s.Counts(ctx, clk.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.Undeliverable != c.Undeliverable {
+				t.Fatalf("stats say %d undeliverable, /metrics %d", st.Undeliverable, c.Undeliverable)
+			}
+			return st.Undeliverable
+		}
+		if !strings.Contains(kept(), sub.Request.Fields.Intro) || stats() != 1 {
+			t.Fatalf("undeliverable offer = %q, %d counted; want its text kept and 1 counted", kept(), stats())
+		}
+		clk.Add(179 * 24 * time.Hour)
+		if n, err := s.EraseOldTexts(ctx); err != nil || n != 0 {
+			t.Fatalf("EraseOldTexts before the retention = %d, %v; want 0", n, err)
+		}
+		if !strings.Contains(kept(), sub.Request.Fields.Intro) {
+			t.Fatalf("the undeliverable offer lost its text before the retention")
+		}
+		clk.Add(2 * 24 * time.Hour)
+		if n, err := s.EraseOldTexts(ctx); err != nil || n != 1 {
+			t.Fatalf("EraseOldTexts after the retention = %d, %v; want 1", n, err)
+		}
+		if p := kept(); p != "" {
+			t.Errorf("undeliverable offer after the retention = %q; want its text erased", p)
+		}
+		if n := count(t, s, `SELECT COUNT(*) FROM outbox WHERE payload != '' AND (sent_at IS NOT NULL OR failed_at IS NOT NULL)`); n != 0 {
+			t.Errorf("%d kept messages still hold text after the retention", n)
+		}
+		if n := stats(); n != 1 {
+			t.Errorf("undeliverable after the retention = %d; want 1 still counted", n)
+		}
+	})
+}
+
+// Retention works through a backlog in chunks, each its own transaction,
+// until nothing is due.
+func TestRetentionErasesABacklogInChunks(t *testing.T) {
+	s, clk, _ := openTest(t)
+	ctx := context.Background()
+	for i := range eraseChunk*2 + 10 {
+		if _, err := s.write.Exec(`INSERT INTO requests (guild_id, student_id, company_key, company_name, state, intro, created_at, updated_at)
+			VALUES ('g1', ?, 'amazon', 'Amazon', 'closed', 'an old intro', 0, 0)`, fmt.Sprint("s", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clk.Add(200 * 24 * time.Hour)
+	if n, err := s.EraseOldTexts(ctx); err != nil || n != eraseChunk*2+10 {
+		t.Fatalf("EraseOldTexts = %d, %v; want %d", n, err, eraseChunk*2+10)
+	}
+	if n := count(t, s, `SELECT COUNT(*) FROM requests WHERE intro != '' OR erased_at IS NULL`); n != 0 {
+		t.Errorf("%d requests keep their texts", n)
+	}
+}

@@ -183,7 +183,7 @@ func TestHotQueriesSeekIndexesOnGeneratedDataSQLite(t *testing.T) {
 			(SELECT COUNT(*) FROM offers o WHERE o.guild_id = ? AND o.referrer_user_id = ? AND o.state = 'accepted' AND o.answered_at >= ?)`,
 			[]any{"g", "u", "g", "u", 1}, []string{"offers_referrer (guild_id=? AND referrer_user_id=? AND state=?)", "offers_referrer (guild_id=? AND referrer_user_id=? AND state=? AND answered_at>?)"}},
 	}
-	// Forget-me: what it costs must not grow with history.
+	// Forget-me and retention: what they cost must not grow with history.
 	two := "(?, ?)"
 	for _, c := range []struct {
 		name, query string
@@ -210,6 +210,10 @@ func TestHotQueriesSeekIndexesOnGeneratedDataSQLite(t *testing.T) {
 		{"forget: trust log subject", forgetSubjectQuery, []any{"u"}, []string{"admin_actions_subject (target_id=?)"}},
 		{"forget: trust log reporter", forgetReportsQuery, []any{"u"}, []string{"admin_actions_reporter (admin_id=?)"}},
 		{"forget: dm closed", forgetDMClosedQuery, []any{"u"}, []string{"sqlite_autoindex_dm_closed_1 (user_id=?)"}},
+		{"retention: due", dueErasesQuery, []any{1, eraseChunk}, []string{"requests_retention (updated_at<?)"}},
+		{"retention: texts", fmt.Sprintf(eraseTextsQuery, two), []any{1, 1, 2}, []string{"INTEGER PRIMARY KEY (rowid=?)"}},
+		{"retention: kept", fmt.Sprintf(eraseKeptQuery, two), []any{1, 2}, []string{"outbox_request (request_id=?)"}},
+		{"retention: drafts", eraseDraftsQuery, []any{1, eraseChunk}, []string{"drafts_updated (updated_at<?)"}},
 	} {
 		cases = append(cases, c)
 	}

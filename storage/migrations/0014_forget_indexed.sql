@@ -1,5 +1,5 @@
--- Forget-me reaches a user's rows through indexes, whatever the size of
--- the history (storage/forget.go).
+-- Forget-me and retention reach a user's or an old request's rows through
+-- indexes, whatever the size of the history (storage/forget.go, steps.go).
 
 -- The trust log by its subject and by the student who filed a report.
 -- Both are written a few times a day at most.
@@ -71,3 +71,9 @@ END;
 DELETE FROM actor_days WHERE n = 0;
 DELETE FROM actor_weeks WHERE n = 0;
 DELETE FROM actor_totals WHERE n = 0;
+
+-- Retention now erases the kept messages of a request (an undeliverable
+-- one holds the offer's texts) with the request's own texts. Requests
+-- erased before this version still have theirs: erase them once here.
+UPDATE outbox SET payload = '' WHERE failed_at IS NOT NULL AND payload != ''
+    AND request_id IN (SELECT id FROM requests WHERE erased_at IS NOT NULL);

@@ -1,5 +1,5 @@
 -- PostgreSQL's spelling of migrations/0014_forget_indexed.sql: forget-me
--- reaches its rows through indexes.
+-- and retention reach their rows through indexes.
 
 CREATE INDEX admin_actions_subject ON admin_actions (target_id);
 CREATE INDEX admin_actions_reporter ON admin_actions (admin_id) WHERE action = 'report';
@@ -38,3 +38,7 @@ END $$;
 DELETE FROM actor_days WHERE n = 0;
 DELETE FROM actor_weeks WHERE n = 0;
 DELETE FROM actor_totals WHERE n = 0;
+
+-- Kept messages of requests whose texts were erased before this version.
+UPDATE outbox SET payload = '' WHERE failed_at IS NOT NULL AND payload != ''
+    AND request_id IN (SELECT id FROM requests WHERE erased_at IS NOT NULL);
