@@ -28,14 +28,14 @@ const (
 	forgetOffersQuery   = `UPDATE offers SET referrer_user_id = '' WHERE guild_id = ? AND referrer_user_id = ?`
 	forgetStepsQuery    = `UPDATE steps SET done_at = ? WHERE kind IN (?, ?, ?) AND subject_id IN %s AND done_at IS NULL`
 	forgetQueuedQuery   = `DELETE FROM outbox WHERE request_id IN %s AND sent_at IS NULL AND failed_at IS NULL AND kind != ?`
-	forgetKeptQuery     = `UPDATE outbox SET payload = '' WHERE request_id IN %s AND (sent_at IS NOT NULL OR failed_at IS NOT NULL) AND payload != ''`
+	forgetKeptQuery     = eraseKeptQuery
 	forgetEventsQuery   = `UPDATE events SET actor_id = '' WHERE request_id IN %s AND actor_id = ?`
 	forgetReferredQuery = `UPDATE requests SET referrer_id = '' WHERE id IN %s AND referrer_id = ?`
 	forgetReportedQuery = `UPDATE reports SET referrer_id = '' WHERE request_id IN %s AND referrer_id = ?`
 	forgetReporterQuery = `UPDATE reports SET reporter_id = '' WHERE request_id IN %s AND reporter_id = ?`
 	// Messages kept undeliverable about these requests that name the user
 	// (a notice to the student naming the referrer, a fallback ping).
-	forgetNamedQuery = `UPDATE outbox SET payload = '' WHERE request_id IN %s AND failed_at IS NOT NULL AND payload LIKE ? ESCAPE '\'`
+	forgetNamedQuery = `UPDATE outbox SET payload = '' WHERE request_id IN %s AND failed_at IS NOT NULL AND payload != '' AND payload LIKE ? ESCAPE '\'`
 	// A fallback-channel ping to the user still queued.
 	forgetPingQuery     = `DELETE FROM outbox WHERE request_id IN %s AND kind = ? AND sent_at IS NULL AND failed_at IS NULL AND payload LIKE ? ESCAPE '\'`
 	forgetStudentQuery  = `UPDATE requests SET student_id = '', job_url = '', role = '', intro = '', resume_url = '', note = '', told = '', erased_at = ?, updated_at = ? WHERE student_id = ?`

@@ -196,12 +196,12 @@ func TestHotQueriesSeekIndexesOnGeneratedDataSQLite(t *testing.T) {
 		{"forget: offers", forgetOffersQuery, []any{"g", "u"}, []string{"offers_referrer (guild_id=? AND referrer_user_id=?)"}},
 		{"forget: steps", fmt.Sprintf(forgetStepsQuery, two), []any{1, "a", "b", "c", 1, 2}, []string{"sqlite_autoindex_steps_1 (kind=? AND subject_id=?)"}},
 		{"forget: queued", fmt.Sprintf(forgetQueuedQuery, two), []any{1, 2, "k"}, []string{"outbox_request (request_id=?)"}},
-		{"forget: kept", fmt.Sprintf(forgetKeptQuery, two), []any{1, 2}, []string{"outbox_request (request_id=?)"}},
+		{"forget: kept", fmt.Sprintf(forgetKeptQuery, two), []any{1, 2}, []string{"outbox_kept_text (request_id=?)"}},
 		{"forget: events", fmt.Sprintf(forgetEventsQuery, two), []any{1, 2, "u"}, []string{"events_request (request_id=?)"}},
 		{"forget: referred", fmt.Sprintf(forgetReferredQuery, two), []any{1, 2, "u"}, []string{"INTEGER PRIMARY KEY (rowid=?)"}},
 		{"forget: reported", fmt.Sprintf(forgetReportedQuery, two), []any{1, 2, "u"}, []string{"reports_one_per_request (request_id=?)"}},
 		{"forget: reporter", fmt.Sprintf(forgetReporterQuery, two), []any{1, 2, "u"}, []string{"reports_one_per_request (request_id=?)"}},
-		{"forget: named", fmt.Sprintf(forgetNamedQuery, two), []any{1, 2, "%u%"}, []string{"outbox_request (request_id=?)"}},
+		{"forget: named", fmt.Sprintf(forgetNamedQuery, two), []any{1, 2, "%u%"}, []string{"outbox_kept_text (request_id=?)"}},
 		{"forget: ping", fmt.Sprintf(forgetPingQuery, two), []any{1, 2, "k", "%u%"}, []string{"outbox_request (request_id=?)"}},
 		{"forget: student", forgetStudentQuery, []any{1, 1, "u"}, []string{"requests_student (student_id=?)"}},
 		{"forget: drafts", forgetDraftsQuery, []any{"u"}, []string{"drafts_student (student_id=?)"}},
@@ -212,7 +212,7 @@ func TestHotQueriesSeekIndexesOnGeneratedDataSQLite(t *testing.T) {
 		{"forget: dm closed", forgetDMClosedQuery, []any{"u"}, []string{"sqlite_autoindex_dm_closed_1 (user_id=?)"}},
 		{"retention: due", dueErasesQuery, []any{1, eraseChunk}, []string{"requests_retention (updated_at<?)"}},
 		{"retention: texts", fmt.Sprintf(eraseTextsQuery, two), []any{1, 1, 2}, []string{"INTEGER PRIMARY KEY (rowid=?)"}},
-		{"retention: kept", fmt.Sprintf(eraseKeptQuery, two), []any{1, 2}, []string{"outbox_request (request_id=?)"}},
+		{"retention: kept", fmt.Sprintf(eraseKeptQuery, two), []any{1, 2}, []string{"outbox_kept_text (request_id=?)"}},
 		{"retention: drafts", eraseDraftsQuery, []any{1, eraseChunk}, []string{"drafts_updated (updated_at<?)"}},
 	} {
 		cases = append(cases, c)

@@ -181,8 +181,9 @@ const (
 		ORDER BY updated_at LIMIT ?`
 	eraseTextsQuery = `UPDATE requests SET job_url = '', intro = '', resume_url = '', note = '', erased_at = ? WHERE id IN %s AND erased_at IS NULL`
 	// Sent messages hold no text (MarkSent drops it); an undeliverable one
-	// keeps the notice, an offer's intro and links included.
-	eraseKeptQuery   = `UPDATE outbox SET payload = '' WHERE request_id IN %s AND (sent_at IS NOT NULL OR failed_at IS NOT NULL) AND payload != ''`
+	// keeps the notice, an offer's intro and links included
+	// (outbox_kept_text lists those).
+	eraseKeptQuery   = `UPDATE outbox SET payload = '' WHERE request_id IN %s AND failed_at IS NOT NULL AND payload != ''`
 	eraseDraftsQuery = `DELETE FROM drafts WHERE id IN (SELECT id FROM drafts WHERE updated_at < ? ORDER BY updated_at LIMIT ?)`
 )
 

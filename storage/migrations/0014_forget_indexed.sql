@@ -75,5 +75,8 @@ DELETE FROM actor_totals WHERE n = 0;
 -- Retention now erases the kept messages of a request (an undeliverable
 -- one holds the offer's texts) with the request's own texts. Requests
 -- erased before this version still have theirs: erase them once here.
+-- The messages that keep a text are few (a sent one keeps none), and
+-- this index lists them by request.
+CREATE INDEX outbox_kept_text ON outbox (request_id) WHERE failed_at IS NOT NULL AND payload != '';
 UPDATE outbox SET payload = '' WHERE failed_at IS NOT NULL AND payload != ''
     AND request_id IN (SELECT id FROM requests WHERE erased_at IS NOT NULL);

@@ -40,5 +40,6 @@ DELETE FROM actor_weeks WHERE n = 0;
 DELETE FROM actor_totals WHERE n = 0;
 
 -- Kept messages of requests whose texts were erased before this version.
+CREATE INDEX outbox_kept_text ON outbox (request_id) WHERE failed_at IS NOT NULL AND payload != '';
 UPDATE outbox SET payload = '' WHERE failed_at IS NOT NULL AND payload != ''
     AND request_id IN (SELECT id FROM requests WHERE erased_at IS NOT NULL);
