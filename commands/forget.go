@@ -38,6 +38,11 @@ func (r *Router) forgetConfirm(ctx context.Context, c *call) (*discordgo.Interac
 	if err != nil {
 		return nil, err
 	}
+	if res.Requests+res.Drafts+res.Referrers == 0 {
+		// A referrer who left long ago: only their id in history was left.
+		return update(c.i, fmt.Sprintf("Done. I removed your id from %s; nothing else was stored about you. Take care!",
+			plural(res.History, "past offer or log entry", "past offers and log entries"))), nil
+	}
 	return update(c.i, fmt.Sprintf("Done. I deleted %s, %s and %s. Take care!",
 		plural(res.Requests, "request", "requests"), plural(res.Drafts, "draft", "drafts"),
 		plural(res.Referrers, "referrer profile", "referrer profiles"))), nil

@@ -251,3 +251,21 @@ func TestForgetMe(t *testing.T) {
 		t.Errorf("second confirm = %q; want nothing to delete", again.Data.Content)
 	}
 }
+
+// A referrer who left has only their id in past offers left: forget-me
+// says it removed that, not that nothing was stored.
+func TestForgetMeFormerReferrer(t *testing.T) {
+	h := newHarness(t)
+	h.submitted()
+	if err := h.store.LeaveReferrer(context.Background(), testGuild, testAlumnus); err != nil {
+		t.Fatal(err)
+	}
+	done := h.do(dmButton(testAlumnus, "forget/confirm"))
+	if !strings.Contains(done.Data.Content, "removed your id from") {
+		t.Errorf("confirm by a former referrer = %q; want their id removed from past offers", done.Data.Content)
+	}
+	again := h.do(dmButton(testAlumnus, "forget/confirm"))
+	if !strings.Contains(again.Data.Content, "nothing") {
+		t.Errorf("second confirm = %q; want nothing to delete", again.Data.Content)
+	}
+}

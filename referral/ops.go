@@ -97,6 +97,9 @@ type ForgetResult struct {
 	Requests  int
 	Drafts    int
 	Referrers int
+	// History is the offers and trust-log entries that named the user:
+	// all a referrer who left long ago still has stored.
+	History int
 }
 
 // Stats are a server's numbers for /referral-admin stats.

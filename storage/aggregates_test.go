@@ -167,7 +167,12 @@ func (h *history) step() {
 	case n < 74:
 		what = "forget"
 		users := append(slices.Clone(historyStudents), historyReferrers...)
-		_, err = h.s.ForgetUser(ctx, pick(r, users))
+		user := pick(r, users)
+		if _, err = h.s.ForgetUser(ctx, user); err == nil {
+			if left := rowsNaming(h.t, h.s, user); len(left) > 0 {
+				h.t.Fatalf("after forget-me at %v, %s is still in:\n%s", h.clk.Now(), user, strings.Join(left, "\n"))
+			}
+		}
 	case n < 82:
 		what = "deliver"
 		if v, ok := h.some(`SELECT id FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL`); ok {

@@ -157,10 +157,12 @@ func openScaleDB(b *testing.B, src string) *scaleDB {
 	}
 	b.Logf("database ready in %s", time.Since(start).Round(time.Millisecond))
 	d := &scaleDB{clk: &clock{}}
+	start = time.Now()
 	s, err := Open(ctx, path, Options{Policy: SeedPolicy(), Now: d.clk.Now})
 	if err != nil {
 		b.Fatal(err)
 	}
+	b.Logf("opened (with any pending migrations) in %s", time.Since(start).Round(time.Millisecond))
 	b.Cleanup(func() { s.Close() })
 	d.s = s
 	err = s.read.QueryRow(`SELECT c.company_key, MIN(c.company_name), rf.guild_id, COUNT(*) FROM referrer_companies c JOIN referrers rf ON rf.id = c.referrer_id

@@ -209,6 +209,12 @@ func (s *Store) matchWaiting(ctx context.Context, tx *txn, now time.Time, guildI
 	return nil
 }
 
+// acceptedByQuery lists the referrals a referrer accepted and has not
+// submitted yet, through their accepted offers: requests have no index by
+// referrer.
+const acceptedByQuery = `SELECT r.id FROM offers o JOIN requests r ON r.id = o.request_id
+	WHERE o.guild_id = ?1 AND o.referrer_user_id = ?2 AND o.state = 'accepted' AND r.state = 'accepted' AND r.referrer_id = ?2`
+
 // handOn passes a departing, pausing or reported referrer's pending offers
 // to the next candidate; with IncludeAccepted (leave, remove) their
 // accepted but not yet submitted requests go back to matching as well.
@@ -240,7 +246,7 @@ func (s *Store) handOn(ctx context.Context, tx *txn, now time.Time, h referral.H
 	if !h.IncludeAccepted {
 		return nil
 	}
-	ids, err := idList(ctx, tx, `SELECT id FROM requests WHERE guild_id = ? AND referrer_id = ? AND state = 'accepted'`, h.GuildID, h.UserID)
+	ids, err := idList(ctx, tx, acceptedByQuery, h.GuildID, h.UserID)
 	if err != nil {
 		return err
 	}

@@ -172,23 +172,59 @@ func (s *Store) applyStep(ctx context.Context, tx *txn, now time.Time, st referr
 	return err
 }
 
+// Retention works through the due rows oldest first, eraseChunk at a
+// time, each chunk its own transaction: a long backlog (an upgrade, a
+// shortened retention) never holds the writer for long.
+const (
+	eraseChunk     = 500
+	dueErasesQuery = `SELECT id FROM requests WHERE erased_at IS NULL AND state IN ('closed', 'withdrawn', 'expired') AND updated_at < ?
+		ORDER BY updated_at LIMIT ?`
+	eraseTextsQuery = `UPDATE requests SET job_url = '', intro = '', resume_url = '', note = '', erased_at = ? WHERE id IN %s AND erased_at IS NULL`
+	// Sent messages hold no text (MarkSent drops it); an undeliverable one
+	// keeps the notice, an offer's intro and links included
+	// (outbox_kept_text lists those).
+	eraseKeptQuery   = `UPDATE outbox SET payload = '' WHERE request_id IN %s AND failed_at IS NOT NULL AND payload != ''`
+	eraseDraftsQuery = `DELETE FROM drafts WHERE id IN (SELECT id FROM drafts WHERE updated_at < ? ORDER BY updated_at LIMIT ?)`
+)
+
 // EraseOldTexts blanks the intros, notes and links of requests closed longer
-// than the retention ago, and old drafts. It returns how many it erased.
+// than the retention ago, with the kept messages about them, and deletes
+// old drafts. It returns how many requests it erased.
 func (s *Store) EraseOldTexts(ctx context.Context) (int64, error) {
-	var n int64
-	err := s.tx(ctx, func(tx *txn, now time.Time) error {
-		cutoff := ms(now.Add(-s.policy.Retention))
-		res, err := tx.ExecContext(ctx, `UPDATE requests SET job_url = '', intro = '', resume_url = '', note = '', erased_at = ?
-			WHERE erased_at IS NULL AND state IN ('closed', 'withdrawn', 'expired') AND updated_at < ?`, ms(now), cutoff)
+	var erased int64
+	for {
+		var requests, drafts int64
+		err := s.tx(ctx, func(tx *txn, now time.Time) error {
+			requests, drafts = 0, 0 // a rerun after a conflict starts afresh
+			cutoff := ms(now.Add(-s.policy.Retention))
+			ids, err := idList(ctx, tx, dueErasesQuery, cutoff, eraseChunk)
+			if err != nil {
+				return err
+			}
+			if len(ids) > 0 {
+				list, args := inIDs(ids)
+				res, err := tx.ExecContext(ctx, fmt.Sprintf(eraseTextsQuery, list), append([]any{ms(now)}, args...)...)
+				if err != nil {
+					return err
+				}
+				requests, _ = res.RowsAffected()
+				if _, err := tx.ExecContext(ctx, fmt.Sprintf(eraseKeptQuery, list), args...); err != nil {
+					return err
+				}
+			}
+			res, err := tx.ExecContext(ctx, eraseDraftsQuery, cutoff, eraseChunk)
+			if err != nil {
+				return err
+			}
+			drafts, _ = res.RowsAffected()
+			return nil
+		})
 		if err != nil {
-			return err
+			return erased, fmt.Errorf("erase old texts: %w", err)
 		}
-		n, _ = res.RowsAffected()
-		_, err = tx.ExecContext(ctx, `DELETE FROM drafts WHERE updated_at < ?`, cutoff)
-		return err
-	})
-	if err != nil {
-		return 0, fmt.Errorf("erase old texts: %w", err)
+		erased += requests
+		if requests < eraseChunk && drafts < eraseChunk {
+			return erased, nil
+		}
 	}
-	return n, nil
 }
