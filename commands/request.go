@@ -127,14 +127,12 @@ type recoveredName struct {
 
 // companyName recovers the name of a company key.
 func (r *Router) companyName(ctx context.Context, guildID, key string) (recoveredName, error) {
-	list, err := r.Store.Companies(ctx, guildID)
+	name, ok, err := r.Store.CompanyName(ctx, guildID, key)
 	if err != nil {
 		return recoveredName{}, err
 	}
-	for _, co := range list {
-		if co.Key == key {
-			return recoveredName{co.Name, true}, nil
-		}
+	if ok {
+		return recoveredName{name, true}, nil
 	}
 	if co := referral.NormalizeCompany(key); co.Key == key && co.Name != key {
 		return recoveredName{co.Name, true}, nil

@@ -23,6 +23,8 @@ type Store interface {
 	RemoveReferrer(ctx context.Context, guildID, userID, adminID string) error
 	Referrers(ctx context.Context, guildID string) ([]referral.ReferrerRow, error)
 	Companies(ctx context.Context, guildID string) ([]referral.Company, error)
+	// CompanyName is the name Companies lists for key, if it lists key.
+	CompanyName(ctx context.Context, guildID, key string) (name string, ok bool, err error)
 
 	// Trust: the admins' list, students' reports, and work-email
 	// verification (only the domain and a salted hash of the code are kept).

@@ -141,6 +141,7 @@ type scaleDB struct {
 	company  referral.Company
 	student  string // the one with the most requests
 	refCount int
+	created  int // requests the benchmarks made
 }
 
 func openScaleDB(b *testing.B, src string) *scaleDB {
@@ -290,6 +291,24 @@ func benchScale(b *testing.B, src string) {
 			}
 		}
 	})
+	// The request modal recovers the company's name from its key: one
+	// company's memberships, against listing every company of the server.
+	b.Run("company-name-largest-company", func(b *testing.B) {
+		defer reportCPU(b)()
+		for b.Loop() {
+			if _, ok, err := s.CompanyName(ctx, d.guild, d.company.Key); err != nil || !ok {
+				b.Fatalf("CompanyName(%s) = %v, %v; want listed", d.company.Key, ok, err)
+			}
+		}
+	})
+	b.Run("companies-largest-server", func(b *testing.B) {
+		defer reportCPU(b)()
+		for b.Loop() {
+			if _, err := s.Companies(ctx, d.guild); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 	b.Run("outbox-poll-idle", func(b *testing.B) {
 		defer reportCPU(b)()
 		for b.Loop() {
@@ -319,9 +338,9 @@ func benchScale(b *testing.B, src string) {
 	})
 	b.Run("create-request-largest-company", func(b *testing.B) {
 		defer reportCPU(b)()
-		i := 0
 		for b.Loop() {
-			i++
+			d.created++ // across -count runs too: each a new student and job link
+			i := d.created
 			d.clk.Add(time.Second)
 			if _, err := s.CreateRequest(ctx, referral.NewRequest{GuildID: d.guild, StudentID: fmt.Sprintf("bench-create-%d", i), Company: d.company,
 				Fields: goodFields(fmt.Sprintf("https://jobs.example/bench-create/%d", i))}); err != nil {

@@ -326,6 +326,23 @@ func (s *Store) Referrers(ctx context.Context, guildID string) ([]referral.Refer
 	return list, nil
 }
 
+// companyNameQuery is Companies' name for one key, read through the
+// memberships of that company only (referrer_companies_key).
+const companyNameQuery = `SELECT MIN(c.company_name) FROM referrer_companies c
+	JOIN referrers r ON r.id = c.referrer_id WHERE c.company_key = ? AND r.guild_id = ? AND r.status != 'pending'`
+
+// CompanyName is the name Companies lists for the company key in a server,
+// and whether it lists the key at all. The request modal recovers a
+// company's name from its key twice per request; listing every company of
+// the server for that read all its referrers' memberships.
+func (s *Store) CompanyName(ctx context.Context, guildID, key string) (string, bool, error) {
+	var name sql.NullString
+	if err := s.read.QueryRowContext(ctx, companyNameQuery, key, guildID).Scan(&name); err != nil {
+		return "", false, fmt.Errorf("company name: %w", err)
+	}
+	return name.String, name.Valid, nil
+}
+
 // Companies lists the companies that have approved referrers in a server.
 func (s *Store) Companies(ctx context.Context, guildID string) ([]referral.Company, error) {
 	rows, err := s.read.QueryContext(ctx, `SELECT c.company_key, MIN(c.company_name) FROM referrer_companies c

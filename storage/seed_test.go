@@ -177,6 +177,7 @@ func TestHotQueriesSeekIndexesOnGeneratedDataSQLite(t *testing.T) {
 		{"sweep due", sweepDueQuery, []any{1}, []string{"referrers_sweep (<expr><?)"}},
 		{"due steps", dueStepsQuery, []any{1, 100}, []string{"steps_due (due_at<?)"}},
 		{"any step due", anyDueStepQuery, []any{1}, []string{"steps_due (due_at<?)"}},
+		{"company name", companyNameQuery, []any{"amazon", "g"}, []string{"referrer_companies_key (company_key=?)", "USING INTEGER PRIMARY KEY (rowid=?)"}},
 		{"due outbox", dueOutboxQuery, []any{1, 50}, []string{"outbox_pending (next_attempt_at<?)"}},
 		{"export newest first", qExportRequests, []any{"g"}, []string{"requests_guild_created (guild_id=?)"}},
 		{"student requests", `SELECT ` + requestColumns + ` FROM requests WHERE student_id = ? ORDER BY id DESC`, []any{"s"}, []string{"requests_student (student_id=?)", "sqlite_autoindex_steps_1 (kind=? AND subject_id=?)"}},

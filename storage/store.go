@@ -74,6 +74,9 @@ func newStore(d *dialect, path string, opts Options) *Store {
 	return s
 }
 
+// readConns is the size of SQLite's read-only pool.
+const readConns = 4
+
 // Open opens (creating with mode 0600 if needed) the database at path and
 // applies pending migrations.
 func Open(ctx context.Context, path string, opts Options) (*Store, error) {
@@ -106,7 +109,13 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("open database: %w", err)
 	}
-	r.SetMaxOpenConns(4)
+	// As many kept idle as may be open: database/sql keeps two by default,
+	// and a connection opened anew parses the whole schema (triggers
+	// included) and prepares every statement again before its first
+	// answer, about 1 ms of CPU where a kept one answers /referral status
+	// in 10 µs. Under load, every burst of more than two reads paid it.
+	r.SetMaxOpenConns(readConns)
+	r.SetMaxIdleConns(readConns)
 	s.read = &pool{db: r, d: s.d}
 	return s, nil
 }
