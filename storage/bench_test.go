@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -140,6 +141,14 @@ type scaleDB struct {
 	company  referral.Company
 	student  string // the one with the most requests
 	refCount int
+	maxHold  atomic.Int64 // the longest write transaction since reset, ns
+}
+
+// reportMaxHold reports, when the returned func runs, the longest any
+// write transaction held the writer since reportMaxHold was called.
+func (d *scaleDB) reportMaxHold(b *testing.B) func() {
+	d.maxHold.Store(0)
+	return func() { b.ReportMetric(float64(d.maxHold.Load())/1e6, "max-hold-ms") }
 }
 
 func openScaleDB(b *testing.B, src string) *scaleDB {
@@ -156,7 +165,15 @@ func openScaleDB(b *testing.B, src string) *scaleDB {
 	}
 	b.Logf("database ready in %s", time.Since(start).Round(time.Millisecond))
 	d := &scaleDB{clk: &clock{}}
-	s, err := Open(ctx, path, Options{Policy: SeedPolicy(), Now: d.clk.Now})
+	held := func(h time.Duration) {
+		for {
+			old := d.maxHold.Load()
+			if int64(h) <= old || d.maxHold.CompareAndSwap(old, int64(h)) {
+				return
+			}
+		}
+	}
+	s, err := Open(ctx, path, Options{Policy: SeedPolicy(), Now: d.clk.Now, OnWriteHeld: held})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -178,6 +195,7 @@ func openScaleDB(b *testing.B, src string) *scaleDB {
 	// Whatever fell due since the history ended, as the bot's first sweep
 	// would (after an upgrade, this counts every referrer's load once).
 	start = time.Now()
+	d.maxHold.Store(0)
 	n, err := s.RunDueSteps(ctx, 1_000_000)
 	if err != nil {
 		b.Fatal(err)
@@ -186,7 +204,8 @@ func openScaleDB(b *testing.B, src string) *scaleDB {
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Logf("first sweep: %d steps, %d offered in %s; largest company %s with %d referrers", n, m, time.Since(start).Round(time.Millisecond), d.company.Name, d.refCount)
+	b.Logf("first sweep: %d steps, %d offered in %s, longest write transaction %s; largest company %s with %d referrers",
+		n, m, time.Since(start).Round(time.Millisecond), time.Duration(d.maxHold.Load()).Round(10*time.Microsecond), d.company.Name, d.refCount)
 	return d
 }
 
@@ -263,6 +282,7 @@ func benchScale(b *testing.B, src string) {
 	})
 	b.Run("match-waiting-nothing-free", func(b *testing.B) {
 		defer reportCPU(b)()
+		defer d.reportMaxHold(b)()
 		for b.Loop() {
 			if n, err := s.MatchWaiting(ctx); err != nil || n != 0 {
 				b.Fatalf("MatchWaiting = %d, %v; want 0", n, err)
@@ -282,6 +302,7 @@ func benchScale(b *testing.B, src string) {
 	})
 	b.Run("create-request-largest-company", func(b *testing.B) {
 		defer reportCPU(b)()
+		defer d.reportMaxHold(b)()
 		i := 0
 		for b.Loop() {
 			i++
@@ -293,6 +314,7 @@ func benchScale(b *testing.B, src string) {
 		}
 	})
 	b.Run("run-1000-due-steps", func(b *testing.B) {
+		defer d.reportMaxHold(b)()
 		ran := 0
 		var cpu time.Duration
 		for i := 0; i < b.N; i++ {

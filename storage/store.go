@@ -45,6 +45,12 @@ type Options struct {
 	// can deliver it at once instead of at its next poll. It runs on the
 	// committing goroutine and must not block.
 	OnEnqueue func()
+	// OnWriteHeld, when set, is called after each write transaction ends
+	// (committed or rolled back) with how long it held the writer: from
+	// taking SQLite's one writer connection or PostgreSQL's writer lock to
+	// its end. Every other write waits that long. It runs on the
+	// committing goroutine and must not block.
+	OnWriteHeld func(time.Duration)
 }
 
 // Store is the store on SQLite or PostgreSQL.
@@ -57,6 +63,15 @@ type Store struct {
 
 	onUnavailable func(error)
 	onEnqueue     func()
+	onWriteHeld   func(time.Duration)
+
+	// budget is how long background work (the sweep's step batches and
+	// matching) keeps the writer before it commits and lets waiting
+	// writers in: writeBudget, shorter in tests.
+	budget time.Duration
+	// stepRan, when set (tests), is called inside a step batch's
+	// transaction after each step it ran.
+	stepRan func(tx *txn)
 
 	path  string // the SQLite file, or the PostgreSQL URL without its password
 	write *pool  // SQLite: the one writer connection; PostgreSQL: the pool
@@ -64,7 +79,8 @@ type Store struct {
 }
 
 func newStore(d *dialect, path string, opts Options) *Store {
-	s := &Store{d: d, path: path, policy: opts.Policy, now: opts.Now, loc: opts.Location, onUnavailable: opts.OnUnavailable, onEnqueue: opts.OnEnqueue}
+	s := &Store{d: d, path: path, policy: opts.Policy, now: opts.Now, loc: opts.Location, onUnavailable: opts.OnUnavailable, onEnqueue: opts.OnEnqueue,
+		onWriteHeld: opts.OnWriteHeld, budget: writeBudget}
 	if s.now == nil {
 		s.now = time.Now
 	}
