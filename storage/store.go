@@ -73,6 +73,8 @@ type Store struct {
 	// transaction after each step it ran.
 	stepRan func(tx *txn)
 
+	checkpoints *checkpointer // SQLite: checkpoints the WAL off the writer connection (checkpoint.go)
+
 	path  string // the SQLite file, or the PostgreSQL URL without its password
 	write *pool  // SQLite: the one writer connection; PostgreSQL: the pool
 	read  *pool  // SQLite: read-only connections; PostgreSQL: the same pool
@@ -105,7 +107,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	base := "file:" + (&url.URL{Path: path}).EscapedPath()
 	// Each connection keeps its prepared statements (_stmt_cache_size): the
 	// hot paths run the same few dozen, and preparing was a third of a step.
-	w, err := sql.Open("sqlite3", base+"?_journal_mode=WAL&_synchronous=NORMAL&_busy_timeout=5000&_foreign_keys=on&_txlock=immediate&_secure_delete=on&_stmt_cache_size=128")
+	w, err := sql.Open(writerDriver, base+"?_journal_mode=WAL&_synchronous=NORMAL&_busy_timeout=5000&_foreign_keys=on&_txlock=immediate&_secure_delete=on&_stmt_cache_size=128")
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
@@ -113,12 +115,26 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	w.SetConnMaxIdleTime(0)
 	s := newStore(sqliteDialect, path, opts)
 	s.write = &pool{db: w, d: s.d}
+	// The WAL is on once the writer has connected; the checkpointer's
+	// connection finds it so.
+	if err := w.PingContext(ctx); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	ck, err := sql.Open("sqlite3", base+"?_busy_timeout=5000")
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	s.checkpoints = startCheckpointer(ck)
 	if err := s.migrate(ctx); err != nil {
+		s.checkpoints.close()
 		w.Close()
 		return nil, err
 	}
 	r, err := sql.Open("sqlite3", base+"?mode=ro&_busy_timeout=5000&_foreign_keys=on&_query_only=1&_stmt_cache_size=128")
 	if err != nil {
+		s.checkpoints.close()
 		w.Close()
 		return nil, fmt.Errorf("open database: %w", err)
 	}
@@ -178,12 +194,20 @@ func (s *Store) Postgres() bool { return s.d.postgres }
 // ErrNotSQLite is returned by what only a SQLite store can do.
 var ErrNotSQLite = errors.New("only a SQLite database can do this")
 
-// Close closes both pools.
+// Close closes both pools (and SQLite's checkpointer).
 func (s *Store) Close() error {
 	if s.read == s.write {
 		return s.write.Close()
 	}
-	return errors.Join(s.read.Close(), s.write.Close())
+	return errors.Join(s.checkpoints.close(), s.read.Close(), s.write.Close())
+}
+
+// committed follows every commit of a write: on SQLite the checkpointer
+// checkpoints it soon.
+func (s *Store) committed() {
+	if s.checkpoints != nil {
+		s.checkpoints.committed()
+	}
 }
 
 // Ping checks that the database answers, for /healthz.

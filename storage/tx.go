@@ -75,6 +75,7 @@ func (s *Store) runTx(ctx context.Context, fn func(tx *txn, now time.Time) error
 	if err != nil {
 		return err
 	}
+	s.committed()
 	if tx.queued && s.onEnqueue != nil {
 		s.onEnqueue()
 	}
