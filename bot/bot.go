@@ -109,7 +109,8 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 	// The store pokes the sender after each commit that queued a message;
 	// the channel exists before the store so no commit can miss it.
 	wake := make(chan struct{}, 1)
-	store, err := openStore(ctx, cfg, b.now, b.writes.failed, func() { pokeChan(wake) })
+	writeHeld := newWriteHeld()
+	store, err := openStore(ctx, cfg, b.now, b.writes.failed, func() { pokeChan(wake) }, func(d time.Duration) { writeHeld.Observe(d.Seconds()) })
 	if err != nil {
 		return nil, err
 	}
@@ -120,7 +121,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 	}
 	b.store, b.session = store, session
 	session.Dialer = leaderOnlyDialer(b.leading.Load)
-	b.metrics = newMetrics(store, b.now, b.leading.Load)
+	b.metrics = newMetrics(store, b.now, b.leading.Load, writeHeld)
 	b.sender = newSender(store, session, cfg.Location(), logger, b.now, b.metrics)
 	b.sender.wake = wake
 	b.sender.poll = b.outboxPoll
@@ -156,9 +157,10 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 // openStore is the one place the bot names its store implementation: the
 // PostgreSQL store when database.url is set, else the SQLite file at
 // database.path; reading time from now, reporting writes it cannot make
-// to unavailable and commits that queued a message to queued.
-func openStore(ctx context.Context, cfg config.Config, now func() time.Time, unavailable func(error), queued func()) (*storage.Store, error) {
-	opts := storage.Options{Policy: Policy(cfg), Location: cfg.Location(), Now: now, OnUnavailable: unavailable, OnEnqueue: queued}
+// to unavailable, commits that queued a message to queued, and how long
+// each write transaction held the writer to held.
+func openStore(ctx context.Context, cfg config.Config, now func() time.Time, unavailable func(error), queued func(), held func(time.Duration)) (*storage.Store, error) {
+	opts := storage.Options{Policy: Policy(cfg), Location: cfg.Location(), Now: now, OnUnavailable: unavailable, OnEnqueue: queued, OnWriteHeld: held}
 	if cfg.Database.URL != "" {
 		return storage.OpenPostgres(ctx, cfg.Database.URL, opts)
 	}

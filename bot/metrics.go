@@ -24,6 +24,7 @@ type metrics struct {
 	retries       prometheus.Counter
 	undeliverable prometheus.Counter
 	stepsRun      prometheus.Counter
+	writeHeld     prometheus.Histogram
 }
 
 // countStore reads the gauges.
@@ -31,10 +32,24 @@ type countStore interface {
 	Counts(ctx context.Context, now time.Time) (storage.OutboxCounts, error)
 }
 
-// leading reports whether this replica holds (or may hold) the gateway.
-func newMetrics(store countStore, now func() time.Time, leading func() bool) *metrics {
+// newWriteHeld is the histogram of how long write transactions held the
+// writer, observed by the store (storage.Options.OnWriteHeld) from its
+// first commit on, so it exists before the store and newMetrics.
+func newWriteHeld() prometheus.Histogram {
+	return prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "referralbot_write_transaction_seconds",
+		Help: "How long each write transaction held the database writer (SQLite's writer connection, PostgreSQL's writer lock); every other write waits behind it.",
+		// Around the 50 ms a write may hold it at most.
+		Buckets: []float64{.001, .0025, .005, .01, .02, .035, .05, .1, .25, .5, 1},
+	})
+}
+
+// leading reports whether this replica holds (or may hold) the gateway;
+// writeHeld is newWriteHeld's histogram.
+func newMetrics(store countStore, now func() time.Time, leading func() bool, writeHeld prometheus.Histogram) *metrics {
 	m := &metrics{
-		registry: prometheus.NewRegistry(),
+		writeHeld: writeHeld,
+		registry:  prometheus.NewRegistry(),
 		interactions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "referralbot_interactions_total", Help: "Interactions handled, by command and result.",
 		}, []string{"command", "result"}),
@@ -60,7 +75,7 @@ func newMetrics(store countStore, now func() time.Time, leading func() bool) *me
 			return float64(read(c))
 		})
 	}
-	m.registry.MustRegister(m.interactions, m.latency, m.limited, m.sent, m.retries, m.undeliverable, m.stepsRun,
+	m.registry.MustRegister(m.interactions, m.latency, m.limited, m.sent, m.retries, m.undeliverable, m.stepsRun, m.writeHeld,
 		gauge("referralbot_outbox_pending", "Messages waiting to be delivered.", func(c storage.OutboxCounts) int { return c.Pending }),
 		gauge("referralbot_outbox_undeliverable", "Messages kept as undeliverable (for example DMs closed and no fallback channel).", func(c storage.OutboxCounts) int { return c.Undeliverable }),
 		gauge("referralbot_steps_due", "Timed steps due and not yet run.", func(c storage.OutboxCounts) int { return c.DueSteps }),

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -141,7 +142,15 @@ type scaleDB struct {
 	company  referral.Company
 	student  string // the one with the most requests
 	refCount int
-	created  int // requests the benchmarks made
+	maxHold  atomic.Int64 // the longest write transaction since reset, ns
+	created  int          // requests create-request-largest-company made
+}
+
+// reportMaxHold reports, when the returned func runs, the longest any
+// write transaction held the writer since reportMaxHold was called.
+func (d *scaleDB) reportMaxHold(b *testing.B) func() {
+	d.maxHold.Store(0)
+	return func() { b.ReportMetric(float64(d.maxHold.Load())/1e6, "max-hold-ms") }
 }
 
 func openScaleDB(b *testing.B, src string) *scaleDB {
@@ -159,7 +168,15 @@ func openScaleDB(b *testing.B, src string) *scaleDB {
 	b.Logf("database ready in %s", time.Since(start).Round(time.Millisecond))
 	d := &scaleDB{clk: &clock{}}
 	start = time.Now()
-	s, err := Open(ctx, path, Options{Policy: SeedPolicy(), Now: d.clk.Now})
+	held := func(h time.Duration) {
+		for {
+			old := d.maxHold.Load()
+			if int64(h) <= old || d.maxHold.CompareAndSwap(old, int64(h)) {
+				return
+			}
+		}
+	}
+	s, err := Open(ctx, path, Options{Policy: SeedPolicy(), Now: d.clk.Now, OnWriteHeld: held})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -182,6 +199,7 @@ func openScaleDB(b *testing.B, src string) *scaleDB {
 	// Whatever fell due since the history ended, as the bot's first sweep
 	// would (after an upgrade, this counts every referrer's load once).
 	start = time.Now()
+	d.maxHold.Store(0)
 	n, err := s.RunDueSteps(ctx, 1_000_000)
 	if err != nil {
 		b.Fatal(err)
@@ -190,7 +208,8 @@ func openScaleDB(b *testing.B, src string) *scaleDB {
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Logf("first sweep: %d steps, %d offered in %s; largest company %s with %d referrers", n, m, time.Since(start).Round(time.Millisecond), d.company.Name, d.refCount)
+	b.Logf("first sweep: %d steps, %d offered in %s, longest write transaction %s; largest company %s with %d referrers",
+		n, m, time.Since(start).Round(time.Millisecond), time.Duration(d.maxHold.Load()).Round(10*time.Microsecond), d.company.Name, d.refCount)
 	return d
 }
 
@@ -221,6 +240,12 @@ func copyFile(from, to string) error {
 		return err
 	}
 	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	// On disk before the store opens it: else the first checkpoint's
+	// fsync writes the whole copy back, inside the write it follows.
+	if err := out.Sync(); err != nil {
 		out.Close()
 		return err
 	}
@@ -319,6 +344,7 @@ func benchScale(b *testing.B, src string) {
 	})
 	b.Run("match-waiting-nothing-free", func(b *testing.B) {
 		defer reportCPU(b)()
+		defer d.reportMaxHold(b)()
 		for b.Loop() {
 			if n, err := s.MatchWaiting(ctx); err != nil || n != 0 {
 				b.Fatalf("MatchWaiting = %d, %v; want 0", n, err)
@@ -338,8 +364,9 @@ func benchScale(b *testing.B, src string) {
 	})
 	b.Run("create-request-largest-company", func(b *testing.B) {
 		defer reportCPU(b)()
+		defer d.reportMaxHold(b)()
 		for b.Loop() {
-			d.created++ // across -count runs too: each a new student and job link
+			d.created++ // across runs too (-count): each a new student and job link
 			i := d.created
 			d.clk.Add(time.Second)
 			if _, err := s.CreateRequest(ctx, referral.NewRequest{GuildID: d.guild, StudentID: fmt.Sprintf("bench-create-%d", i), Company: d.company,
@@ -349,6 +376,7 @@ func benchScale(b *testing.B, src string) {
 		}
 	})
 	b.Run("run-1000-due-steps", func(b *testing.B) {
+		defer d.reportMaxHold(b)()
 		ran := 0
 		var cpu time.Duration
 		for i := 0; i < b.N; i++ {

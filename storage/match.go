@@ -49,6 +49,13 @@ const (
 	// whose capacity grew since the sweep last matched for them.
 	sweepDueQuery = `SELECT id FROM referrers INDEXED BY referrers_sweep
 		WHERE (CASE WHEN match_due THEN 0 ELSE load_recheck_at END) < ? AND (match_due OR load_recheck_at IS NOT NULL)`
+	// recountDueQuery: referrers whose load may have dropped with time,
+	// the longest due first.
+	recountDueQuery = `SELECT id FROM referrers INDEXED BY referrers_recheck WHERE load_recheck_at < ? ORDER BY load_recheck_at LIMIT ?`
+	// markFreeQuery: marks one free referrer of a company for the sweep,
+	// which then matches the company's waiting requests again.
+	markFreeQuery = `UPDATE referrers SET match_due = TRUE WHERE id = (SELECT referrer_id FROM referrer_companies INDEXED BY referrer_companies_free
+		WHERE company_key = ? AND guild_id = ? AND free LIMIT 1)`
 )
 
 // recountDue brings the loads of a company's referrers up to date.
@@ -65,20 +72,48 @@ func recountDue(ctx context.Context, tx *txn, now time.Time, guildID, companyKey
 	return nil
 }
 
-// recountAllDue brings every load that time may have lowered up to date,
-// so that a batch of steps after downtime counts each referrer once, not
-// once for every offer at their company.
-func recountAllDue(ctx context.Context, tx *txn, now time.Time) error {
-	ids, err := idList(ctx, tx, `SELECT id FROM referrers INDEXED BY referrers_recheck WHERE load_recheck_at < ?`, ms(now))
-	if err != nil {
-		return err
-	}
-	for _, id := range ids {
-		if _, err := recountLoad(ctx, tx, now, id); err != nil {
-			return err
+// recountBatch is the most loads one transaction of recountDueLoads
+// claims; the budget usually ends it first.
+const recountBatch = 200
+
+// recountDueLoads brings every load that time may have lowered up to date,
+// before a sweep runs its steps, so that steps after downtime count each
+// referrer once, not once for every offer at their company. After downtime
+// that can be every referrer, so it works in transactions of at most the
+// budget each, in load_recheck_at order; a count is right whenever it is
+// made, and one that falls due meanwhile is made by recountDue where it
+// matters.
+func (s *Store) recountDueLoads(ctx context.Context) error {
+	for {
+		more := false
+		err := s.tx(ctx, func(tx *txn, now time.Time) error {
+			start := time.Now()
+			more = false
+			ids, err := idList(ctx, tx, recountDueQuery, ms(now), recountBatch)
+			if err != nil {
+				return err
+			}
+			for i, id := range ids {
+				if i > 0 && time.Since(start) >= s.budget {
+					more = true
+					return nil
+				}
+				if _, err := recountLoad(ctx, tx, now, id); err != nil {
+					return err
+				}
+			}
+			// A recount moves load_recheck_at past now (or clears it),
+			// so the next round reads the ones after these.
+			more = len(ids) == recountBatch
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("recount loads: %w", err)
+		}
+		if !more {
+			return nil
 		}
 	}
-	return nil
 }
 
 // recountLoad counts a referrer's pending offers and offers accepted in the
@@ -170,21 +205,45 @@ func (s *Store) offerNext(ctx context.Context, tx *txn, now time.Time, requestID
 // referrers that only shrinks, so the order is that of offering each
 // waiting request in turn.
 func (s *Store) matchWaiting(ctx context.Context, tx *txn, now time.Time, guildID string, companies []referral.Company, a *applied) error {
-	for _, co := range companies {
+	_, err := s.matchWaitingUntil(ctx, tx, now, time.Time{}, guildID, companies, a)
+	return err
+}
+
+// matchWaitingUntil is matchWaiting that, given a deadline (zero: none),
+// stops at the first round after it once it has offered something. Each
+// company it did not finish then has a free referrer marked for the sweep
+// (match_due), which matches it again in a transaction of its own, also
+// after a crash. finished is how many of companies it matched through.
+//
+// Only the sweep's MatchWaiting passes a deadline: a backlog that many
+// referrers freed up at once is matched there. Elsewhere the one referrer
+// who joined, resumed or was approved (or the one request made) bounds
+// the work by their capacity, and the offers are reported at once.
+func (s *Store) matchWaitingUntil(ctx context.Context, tx *txn, now, deadline time.Time, guildID string, companies []referral.Company, a *applied) (finished int, err error) {
+	offered := 0
+	for i, co := range companies {
 		for {
 			var waiting bool
 			if err := tx.QueryRowContext(ctx, anyWaitingQuery, guildID, co.Key).Scan(&waiting); err != nil {
-				return err
+				return i, err
 			}
 			if !waiting {
 				break
 			}
+			if offered > 0 && !deadline.IsZero() && time.Now().After(deadline) {
+				for _, left := range companies[i:] {
+					if _, err := tx.ExecContext(ctx, markFreeQuery, left.Key, guildID); err != nil {
+						return i, err
+					}
+				}
+				return i, nil
+			}
 			if err := recountDue(ctx, tx, now, guildID, co.Key); err != nil {
-				return err
+				return i, err
 			}
 			var free bool
 			if err := tx.QueryRowContext(ctx, anyFreeQuery, co.Key, guildID).Scan(&free); err != nil {
-				return err
+				return i, err
 			}
 			if !free {
 				break
@@ -195,18 +254,19 @@ func (s *Store) matchWaiting(ctx context.Context, tx *txn, now time.Time, guildI
 				break
 			}
 			if err != nil {
-				return err
+				return i, err
 			}
 			before := len(a.offered)
 			if err := s.offerNext(ctx, tx, now, id, referral.OfferWaiting, a); err != nil {
-				return err
+				return i, err
 			}
 			if len(a.offered) == before {
-				return fmt.Errorf("waiting request %d had a free referrer but was not offered", id)
+				return i, fmt.Errorf("waiting request %d had a free referrer but was not offered", id)
 			}
+			offered++
 		}
 	}
-	return nil
+	return len(companies), nil
 }
 
 // acceptedByQuery lists the referrals a referrer accepted and has not
@@ -273,58 +333,76 @@ func (s *Store) handOn(ctx context.Context, tx *txn, now time.Time, h referral.H
 // referrers whose load may have dropped with time or whose capacity grew
 // (one index seek when there are none): each is recounted and, with
 // capacity left, their companies' waiting requests are matched, one
-// transaction per referrer. It returns how many requests were offered.
+// transaction per referrer. A transaction that has held the writer for the
+// budget (writeBudget) commits the offers made so far and marks a free
+// referrer of each company left (see matchWaitingUntil), and the next
+// round goes on from there, so a large backlog is matched in many short
+// transactions. It returns how many requests were offered.
 func (s *Store) MatchWaiting(ctx context.Context) (int, error) {
-	due, err := idList(ctx, s.read, sweepDueQuery, ms(s.now().UTC()))
-	if err != nil {
-		return 0, fmt.Errorf("match waiting: %w", err)
-	}
 	type key struct{ guildID, company string }
 	matched := map[key]bool{}
 	offered := 0
 	var errs []error
-	for _, id := range due {
-		a := newApplied()
-		var done []key
-		err := s.tx(ctx, func(tx *txn, now time.Time) error {
-			*a = *newApplied() // a rerun after a conflict starts afresh
-			done = done[:0]
-			ref, err := referrerByID(ctx, tx, id)
-			if err != nil || ref == nil {
-				return err
-			}
-			load, err := recountLoad(ctx, tx, now, id)
-			if err != nil {
-				return err
-			}
-			if _, err := tx.ExecContext(ctx, `UPDATE referrers SET match_due = FALSE WHERE id = ?`, id); err != nil {
-				return err
-			}
-			if ref.Status != referral.Active || load >= ref.Capacity {
-				return nil
-			}
-			var todo []referral.Company
-			for _, co := range ref.Companies {
-				// A company matched earlier in this sweep had every free
-				// referrer's load recounted then, this one's included.
-				if k := (key{ref.GuildID, co.Key}); !matched[k] {
-					todo = append(todo, co)
-					done = append(done, k)
+	for {
+		due, err := idList(ctx, s.read, sweepDueQuery, ms(s.now().UTC()))
+		if err != nil {
+			return offered, errors.Join(append(errs, fmt.Errorf("match waiting: %w", err))...)
+		}
+		cut := false
+		for _, id := range due {
+			a := newApplied()
+			var done []key
+			left := false
+			err := s.tx(ctx, func(tx *txn, now time.Time) error {
+				deadline := time.Now().Add(s.budget)
+				*a = *newApplied() // a rerun after a conflict starts afresh
+				done, left = done[:0], false
+				ref, err := referrerByID(ctx, tx, id)
+				if err != nil || ref == nil {
+					return err
 				}
+				load, err := recountLoad(ctx, tx, now, id)
+				if err != nil {
+					return err
+				}
+				if _, err := tx.ExecContext(ctx, `UPDATE referrers SET match_due = FALSE WHERE id = ?`, id); err != nil {
+					return err
+				}
+				if ref.Status != referral.Active || load >= ref.Capacity {
+					return nil
+				}
+				var todo []referral.Company
+				for _, co := range ref.Companies {
+					// A company matched earlier in this sweep had every free
+					// referrer's load recounted then, this one's included.
+					if k := (key{ref.GuildID, co.Key}); !matched[k] {
+						todo = append(todo, co)
+					}
+				}
+				finished, err := s.matchWaitingUntil(ctx, tx, now, deadline, ref.GuildID, todo, a)
+				for _, co := range todo[:finished] {
+					done = append(done, key{ref.GuildID, co.Key})
+				}
+				left = finished < len(todo)
+				return err
+			})
+			if err == nil {
+				offered += len(a.offered)
+				for _, k := range done {
+					matched[k] = true
+				}
+				cut = cut || left
+				continue
 			}
-			return s.matchWaiting(ctx, tx, now, ref.GuildID, todo, a)
-		})
-		if err == nil {
-			offered += len(a.offered)
-			for _, k := range done {
-				matched[k] = true
+			if ctx.Err() != nil {
+				return offered, ctx.Err()
 			}
-			continue
+			errs = append(errs, fmt.Errorf("match waiting for referrer %d: %w", id, err))
 		}
-		if ctx.Err() != nil {
-			return offered, ctx.Err()
+		// Each cut transaction offered at least one request and marked
+		// the referrers who carry on, so this ends with the backlog.
+		if !cut {
+			return offered, errors.Join(errs...)
 		}
-		errs = append(errs, fmt.Errorf("match waiting for referrer %d: %w", id, err))
 	}
-	return offered, errors.Join(errs...)
 }

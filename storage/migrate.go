@@ -175,7 +175,11 @@ func (s *Store) migrateOne(ctx context.Context, version int, name string) error 
 	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`, version, name, time.Now().UnixMilli()); err != nil {
 		return err
 	}
-	return tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	s.committed()
+	return nil
 }
 
 // MigrationStatus lists the migrations of the database at path, in version

@@ -201,6 +201,47 @@ func TestPostgresReplicasSweepingTogetherRunEachStepOnce(t *testing.T) {
 	}
 }
 
+// Replicas whose batches end after every step (no budget) still run each
+// step once: a batch that claimed more than it took leaves the rest to the
+// next batch, its own or another replica's.
+func TestPostgresReplicasSweepingInShortBatchesRunEachStepOnce(t *testing.T) {
+	stores, clk, _ := openReplicas(t, 3)
+	s := stores[0]
+	join(t, s, "u-ref", true)
+	for i := range 12 {
+		request(t, s, "u-s"+string(rune('a'+i)), "https://jobs.example/"+string(rune('a'+i)))
+	}
+	clk.Add(testPolicy().RequestTTL + time.Hour)
+	due := count(t, s, `SELECT COUNT(*) FROM steps WHERE done_at IS NULL AND due_at <= ?`, clk.Now().UnixMilli())
+	for _, r := range stores {
+		r.budget = 0
+	}
+	ran := make([]int, 6)
+	together(stores, 2, func(i int, s *Store) {
+		n, err := s.RunDueSteps(context.Background(), 1000)
+		if err != nil {
+			t.Errorf("RunDueSteps: %v", err)
+		}
+		ran[i] = n
+	})
+	total := 0
+	for _, n := range ran {
+		total += n
+	}
+	if total == 0 || total > due {
+		t.Errorf("the sweeps ran %d steps in all (%v); want each of the %d due at most once", total, ran, due)
+	}
+	if n := count(t, s, `SELECT COUNT(*) FROM steps WHERE done_at IS NOT NULL AND attempts != 1`); n != 0 {
+		t.Errorf("%d steps done after other than one run", n)
+	}
+	if n := count(t, s, `SELECT COUNT(*) FROM requests WHERE state != 'expired'`); n != 0 {
+		t.Errorf("%d requests not expired after the sweeps; want all 12", n)
+	}
+	if n, err := s.RunDueSteps(context.Background(), 1000); n != 0 || err != nil {
+		t.Errorf("a sweep after them ran %d, %v; want nothing left", n, err)
+	}
+}
+
 func TestPostgresReplicasClaimEachOutboxMessageOnce(t *testing.T) {
 	stores, clk, _ := openReplicas(t, 3)
 	s := stores[0]

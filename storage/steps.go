@@ -16,17 +16,32 @@ const (
 	anyDueStepQuery = `SELECT EXISTS (SELECT 1 FROM steps WHERE done_at IS NULL AND due_at <= ?)`
 )
 
-// stepBatch is how many due steps share one transaction.
-const stepBatch = 100
+// writeBudget is how long one transaction of background work (a batch of
+// due steps, a round of matching, a round of recounting loads) keeps the
+// writer before it commits and lets the writers waiting behind it in: an
+// Accept or a modal submit waits at most about this long for the sweep.
+// It is checked between steps, so a batch overruns it by at most one step
+// and its commit; 20 ms keeps that under the 50 ms the issue allows even
+// on a loaded machine, while a commit (about 1 ms) still serves tens of
+// steps.
+const writeBudget = 20 * time.Millisecond
 
-// RunDueSteps applies up to limit steps due by now, in batches of
-// stepBatch to a transaction. A step and its being marked done commit
-// together, so a crash neither loses a step nor repeats its effect. A step
-// that fails rolls its batch back; the batch runs again with that step
-// postponed (retried later with backoff), so one bad step neither stops
-// nor doubles the others. Replicas sweeping at once on PostgreSQL each
-// take steps no other holds, so each step runs once. It returns how many
-// steps ran.
+// stepBatch is the most due steps one transaction claims. At about 0.5 ms
+// a step the budget ends a batch first; claiming far more would only keep
+// other replicas' sweeps (on PostgreSQL) off steps this batch leaves.
+const stepBatch = 64
+
+// RunDueSteps applies up to limit steps due by now, in batches of up to
+// stepBatch to a transaction, each ended once it has held the writer for
+// the budget (writeBudget), so writes waiting behind the sweep get in
+// between batches. A step and its being marked done commit together, so a
+// crash neither loses a step nor repeats its effect; a step a batch
+// claimed but had no time for is left as it was and taken by the next. A
+// step that fails rolls its batch back; the batch runs again with that
+// step postponed (retried later with backoff), so one bad step neither
+// stops nor doubles the others. Replicas sweeping at once on PostgreSQL
+// each take steps no other holds, so each step runs once. It returns how
+// many steps ran.
 func (s *Store) RunDueSteps(ctx context.Context, limit int) (int, error) {
 	var due bool
 	if err := s.read.QueryRowContext(ctx, anyDueStepQuery, ms(s.now().UTC())).Scan(&due); err != nil {
@@ -34,6 +49,9 @@ func (s *Store) RunDueSteps(ctx context.Context, limit int) (int, error) {
 	}
 	if !due {
 		return 0, nil // the idle sweep: one index seek, no write transaction
+	}
+	if err := s.recountDueLoads(ctx); err != nil {
+		return 0, fmt.Errorf("due steps: %w", err)
 	}
 	ran, seen := 0, 0
 	failed := map[int64]error{}
@@ -76,15 +94,19 @@ func (e *stepError) Error() string { return e.err.Error() }
 // again whole rather than postponing a step that did nothing wrong.
 func (e *stepError) Unwrap() error { return e.err }
 
-// runStepBatch runs up to max due steps in one transaction; those in
-// failed are postponed instead. ran of the tried steps ran.
+// runStepBatch claims up to max due steps in one transaction and takes
+// them in order until the budget is spent (at least one); those in failed
+// are postponed instead. tried is how many it took (ran of them ran); the
+// rest are untouched.
 func (s *Store) runStepBatch(ctx context.Context, max int, failed map[int64]error) (ran, tried int, err error) {
 	err = s.tx(ctx, func(tx *txn, now time.Time) error {
+		start := time.Now()
 		ran, tried = 0, 0
 		var steps []referral.Step
 		// Claimed: on PostgreSQL another replica's sweep skips the steps
 		// this transaction holds, and takes them if it rolls back (or
 		// its replica dies); done is recorded in this same transaction.
+		// Those it has no time for are released at its commit.
 		err := eachRow(ctx, tx, dueStepsQuery+tx.d.skipLocked(), []any{ms(now), max}, func(rows *sql.Rows) error {
 			var st referral.Step
 			var due int64
@@ -93,14 +115,14 @@ func (s *Store) runStepBatch(ctx context.Context, max int, failed map[int64]erro
 			steps = append(steps, st)
 			return err
 		})
-		if err != nil || len(steps) == 0 {
-			return err
-		}
-		tried = len(steps)
-		if err := recountAllDue(ctx, tx, now); err != nil {
+		if err != nil {
 			return err
 		}
 		for _, st := range steps {
+			if tried > 0 && time.Since(start) >= s.budget {
+				break
+			}
+			tried++
 			if cause, ok := failed[st.ID]; ok {
 				// Pushed back so the rest of the queue runs.
 				if _, err := tx.ExecContext(ctx, `UPDATE steps SET attempts = attempts + 1, last_error = ?,
@@ -118,6 +140,9 @@ func (s *Store) runStepBatch(ctx context.Context, max int, failed map[int64]erro
 			}
 			if did {
 				ran++
+			}
+			if s.stepRan != nil {
+				s.stepRan(tx)
 			}
 		}
 		return nil

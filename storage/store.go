@@ -45,6 +45,12 @@ type Options struct {
 	// can deliver it at once instead of at its next poll. It runs on the
 	// committing goroutine and must not block.
 	OnEnqueue func()
+	// OnWriteHeld, when set, is called after each write transaction ends
+	// (committed or rolled back) with how long it held the writer: from
+	// taking SQLite's one writer connection or PostgreSQL's writer lock to
+	// its end. Every other write waits that long. It runs on the
+	// committing goroutine and must not block.
+	OnWriteHeld func(time.Duration)
 }
 
 // Store is the store on SQLite or PostgreSQL.
@@ -57,6 +63,17 @@ type Store struct {
 
 	onUnavailable func(error)
 	onEnqueue     func()
+	onWriteHeld   func(time.Duration)
+
+	// budget is how long background work (the sweep's step batches and
+	// matching) keeps the writer before it commits and lets waiting
+	// writers in: writeBudget, shorter in tests.
+	budget time.Duration
+	// stepRan, when set (tests), is called inside a step batch's
+	// transaction after each step it ran.
+	stepRan func(tx *txn)
+
+	checkpoints *checkpointer // SQLite: checkpoints the WAL off the writer connection (checkpoint.go)
 
 	path  string // the SQLite file, or the PostgreSQL URL without its password
 	write *pool  // SQLite: the one writer connection; PostgreSQL: the pool
@@ -64,7 +81,8 @@ type Store struct {
 }
 
 func newStore(d *dialect, path string, opts Options) *Store {
-	s := &Store{d: d, path: path, policy: opts.Policy, now: opts.Now, loc: opts.Location, onUnavailable: opts.OnUnavailable, onEnqueue: opts.OnEnqueue}
+	s := &Store{d: d, path: path, policy: opts.Policy, now: opts.Now, loc: opts.Location, onUnavailable: opts.OnUnavailable, onEnqueue: opts.OnEnqueue,
+		onWriteHeld: opts.OnWriteHeld, budget: writeBudget}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -92,7 +110,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	base := "file:" + (&url.URL{Path: path}).EscapedPath()
 	// Each connection keeps its prepared statements (_stmt_cache_size): the
 	// hot paths run the same few dozen, and preparing was a third of a step.
-	w, err := sql.Open("sqlite3", base+"?_journal_mode=WAL&_synchronous=NORMAL&_busy_timeout=5000&_foreign_keys=on&_txlock=immediate&_secure_delete=on&_stmt_cache_size=128")
+	w, err := sql.Open(writerDriver, base+"?_journal_mode=WAL&_synchronous=NORMAL&_busy_timeout=5000&_foreign_keys=on&_txlock=immediate&_secure_delete=on&_stmt_cache_size=128")
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
@@ -100,12 +118,26 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	w.SetConnMaxIdleTime(0)
 	s := newStore(sqliteDialect, path, opts)
 	s.write = &pool{db: w, d: s.d}
+	// The WAL is on once the writer has connected; the checkpointer's
+	// connection finds it so.
+	if err := w.PingContext(ctx); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	ck, err := sql.Open("sqlite3", base+"?_busy_timeout=5000")
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	s.checkpoints = startCheckpointer(ck)
 	if err := s.migrate(ctx); err != nil {
+		s.checkpoints.close()
 		w.Close()
 		return nil, err
 	}
 	r, err := sql.Open("sqlite3", base+"?mode=ro&_busy_timeout=5000&_foreign_keys=on&_query_only=1&_stmt_cache_size=128")
 	if err != nil {
+		s.checkpoints.close()
 		w.Close()
 		return nil, fmt.Errorf("open database: %w", err)
 	}
@@ -171,12 +203,20 @@ func (s *Store) Postgres() bool { return s.d.postgres }
 // ErrNotSQLite is returned by what only a SQLite store can do.
 var ErrNotSQLite = errors.New("only a SQLite database can do this")
 
-// Close closes both pools.
+// Close closes both pools (and SQLite's checkpointer).
 func (s *Store) Close() error {
 	if s.read == s.write {
 		return s.write.Close()
 	}
-	return errors.Join(s.read.Close(), s.write.Close())
+	return errors.Join(s.checkpoints.close(), s.read.Close(), s.write.Close())
+}
+
+// committed follows every commit of a write: on SQLite the checkpointer
+// checkpoints it soon.
+func (s *Store) committed() {
+	if s.checkpoints != nil {
+		s.checkpoints.committed()
+	}
 }
 
 // Ping checks that the database answers, for /healthz.

@@ -60,12 +60,22 @@ func (s *Store) runTx(ctx context.Context, fn func(tx *txn, now time.Time) error
 	if err := s.d.beginWrite(ctx, tx); err != nil {
 		return err
 	}
-	if err := fn(tx, s.now().UTC()); err != nil {
+	// Held from here: SQLite's BEGIN IMMEDIATE took the write lock with
+	// the connection, PostgreSQL's writer lock was just granted.
+	held := time.Now()
+	err = fn(tx, s.now().UTC())
+	if err == nil {
+		err = tx.Commit() // the driver rolls back a COMMIT that failed
+	} else {
+		tx.Rollback()
+	}
+	if s.onWriteHeld != nil {
+		s.onWriteHeld(time.Since(held))
+	}
+	if err != nil {
 		return err
 	}
-	if err := tx.Commit(); err != nil { // the driver rolls back a COMMIT that failed
-		return err
-	}
+	s.committed()
 	if tx.queued && s.onEnqueue != nil {
 		s.onEnqueue()
 	}
