@@ -28,11 +28,8 @@ type Interaction struct {
 // Response waits for the bot's callback and returns it.
 func (i *Interaction) Response(ctx context.Context) (*Response, error) {
 	return waitFor(ctx, i.s, func() (*Response, bool, error) {
-		it, err := i.lookupLocked()
-		if err == nil && it.resp == nil && it.failed != "" {
-			err = fmt.Errorf("discordtest: interaction %s (%s) failed: %s", it.id, it.label, it.failed)
-		}
-		if err != nil || it.resp == nil {
+		it, err := i.answeredLocked()
+		if it == nil {
 			return nil, false, err
 		}
 		return i.s.responseLocked(it), true, nil
@@ -47,11 +44,8 @@ func (i *Interaction) Response(ctx context.Context) (*Response, error) {
 // (type 4). Deferred is set on such answers.
 func (i *Interaction) Answer(ctx context.Context) (*Response, error) {
 	return waitFor(ctx, i.s, func() (*Response, bool, error) {
-		it, err := i.lookupLocked()
-		if err == nil && it.resp == nil && it.failed != "" {
-			err = fmt.Errorf("discordtest: interaction %s (%s) failed: %s", it.id, it.label, it.failed)
-		}
-		if err != nil || it.resp == nil {
+		it, err := i.answeredLocked()
+		if it == nil {
 			return nil, false, err
 		}
 		typ := it.resp.typ
@@ -98,11 +92,8 @@ func (i *Interaction) Answer(ctx context.Context) (*Response, error) {
 // 5), or the message a component is on once updated (types 6 and 7).
 func (i *Interaction) Original(ctx context.Context) (*Message, error) {
 	return waitFor(ctx, i.s, func() (*Message, bool, error) {
-		it, err := i.lookupLocked()
-		if err == nil && it.resp == nil && it.failed != "" {
-			err = fmt.Errorf("discordtest: interaction %s (%s) failed: %s", it.id, it.label, it.failed)
-		}
-		if err != nil || it.resp == nil {
+		it, err := i.answeredLocked()
+		if it == nil {
 			return nil, false, err
 		}
 		m := i.s.messages[it.originalID]
@@ -132,6 +123,19 @@ func (i *Interaction) Followups() []*Message {
 		return nil
 	}
 	return i.s.followupsLocked(it)
+}
+
+// answeredLocked is the interaction once the bot has answered it; nil
+// while it has not, with an error if it never will.
+func (i *Interaction) answeredLocked() (*interactionRec, error) {
+	it, err := i.lookupLocked()
+	if err == nil && it.resp == nil && it.failed != "" {
+		err = fmt.Errorf("discordtest: interaction %s (%s) failed: %s", it.id, it.label, it.failed)
+	}
+	if err != nil || it.resp == nil {
+		return nil, err
+	}
+	return it, nil
 }
 
 func (i *Interaction) lookupLocked() (*interactionRec, error) {

@@ -173,24 +173,7 @@ func TestPostgresReplicasSweepingTogetherRunEachStepOnce(t *testing.T) {
 	}
 	clk.Add(testPolicy().RequestTTL + time.Hour)
 	due := count(t, s, `SELECT COUNT(*) FROM steps WHERE done_at IS NULL AND due_at <= ?`, clk.Now().UnixMilli())
-	ran := make([]int, 6)
-	together(stores, 2, func(i int, s *Store) {
-		n, err := s.RunDueSteps(context.Background(), 1000)
-		if err != nil {
-			t.Errorf("RunDueSteps: %v", err)
-		}
-		ran[i] = n
-	})
-	total := 0
-	for _, n := range ran {
-		total += n
-	}
-	if total == 0 || total > due {
-		t.Errorf("the sweeps ran %d steps in all (%v); want each of the %d due at most once", total, ran, due)
-	}
-	if n := count(t, s, `SELECT COUNT(*) FROM steps WHERE done_at IS NOT NULL AND attempts != 1`); n != 0 {
-		t.Errorf("%d steps done after other than one run", n)
-	}
+	sweepTogether(t, stores, due)
 	for _, id := range ids {
 		if n := count(t, s, `SELECT COUNT(*) FROM events WHERE request_id = ? AND kind = 'expired'`, id); n != 1 {
 			t.Errorf("request %d has %d expired events; want 1", id, n)
@@ -216,24 +199,7 @@ func TestPostgresReplicasSweepingInShortBatchesRunEachStepOnce(t *testing.T) {
 	for _, r := range stores {
 		r.budget = 0
 	}
-	ran := make([]int, 6)
-	together(stores, 2, func(i int, s *Store) {
-		n, err := s.RunDueSteps(context.Background(), 1000)
-		if err != nil {
-			t.Errorf("RunDueSteps: %v", err)
-		}
-		ran[i] = n
-	})
-	total := 0
-	for _, n := range ran {
-		total += n
-	}
-	if total == 0 || total > due {
-		t.Errorf("the sweeps ran %d steps in all (%v); want each of the %d due at most once", total, ran, due)
-	}
-	if n := count(t, s, `SELECT COUNT(*) FROM steps WHERE done_at IS NOT NULL AND attempts != 1`); n != 0 {
-		t.Errorf("%d steps done after other than one run", n)
-	}
+	sweepTogether(t, stores, due)
 	if n := count(t, s, `SELECT COUNT(*) FROM requests WHERE state != 'expired'`); n != 0 {
 		t.Errorf("%d requests not expired after the sweeps; want all 12", n)
 	}
@@ -331,5 +297,29 @@ func TestClassifyPostgresUnavailable(t *testing.T) {
 	}
 	if errors.Is(classify(context.Canceled), referral.ErrUnavailable) {
 		t.Error("a cancelled context counts as the database unavailable")
+	}
+}
+
+// sweepTogether runs two sweeps on each replica at once and checks that
+// together they ran each of the due steps at most once, and some.
+func sweepTogether(t *testing.T, stores []*Store, due int) {
+	t.Helper()
+	ran := make([]int, 2*len(stores))
+	together(stores, 2, func(i int, s *Store) {
+		n, err := s.RunDueSteps(context.Background(), 1000)
+		if err != nil {
+			t.Errorf("RunDueSteps: %v", err)
+		}
+		ran[i] = n
+	})
+	total := 0
+	for _, n := range ran {
+		total += n
+	}
+	if total == 0 || total > due {
+		t.Errorf("the sweeps ran %d steps in all (%v); want each of the %d due at most once", total, ran, due)
+	}
+	if n := count(t, stores[0], `SELECT COUNT(*) FROM steps WHERE done_at IS NOT NULL AND attempts != 1`); n != 0 {
+		t.Errorf("%d steps done after other than one run", n)
 	}
 }
