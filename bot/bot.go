@@ -251,9 +251,7 @@ func (b *Bot) Run(ctx context.Context) error {
 	})
 	callbacks := newCallbackResponder(b.session) // not the session: its rate limiter never forgets a callback URL
 	b.session.AddHandler(func(s *discordgo.Session, i *discordgo.InteractionCreate) {
-		// Discord drops answers after 3 s: a handler stuck on a busy
-		// database gives up in time to still send the apology.
-		hctx, cancel := context.WithTimeout(ctx, 2500*time.Millisecond)
+		hctx, cancel := context.WithTimeout(ctx, handlerTimeout(i.Interaction))
 		defer cancel()
 		b.handleInteraction(hctx, callbacks, i.Interaction) // a message it queued pokes the sender (OnEnqueue)
 	})

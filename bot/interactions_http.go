@@ -27,9 +27,15 @@ const (
 	// signatureMaxAge refuses replays of a request recorded earlier: Discord
 	// signs the timestamp together with the body.
 	signatureMaxAge = 5 * time.Minute
-	// handlerTimeout leaves a handler stuck on a busy database time to still
-	// answer with an apology inside Discord's 3 s window.
-	handlerTimeout = 2500 * time.Millisecond
+	// autocompleteTimeout leaves an autocomplete handler stuck on a busy
+	// database time to still answer inside Discord's 3 s window: it is the
+	// one kind of interaction that can't be deferred.
+	autocompleteTimeout = 2500 * time.Millisecond
+	// deferredTimeout bounds every other handler: the router defers one
+	// still running after 1.5 s, and its answer (or the apology) may then
+	// follow for minutes; this still frees a handler stuck on a dead
+	// database.
+	deferredTimeout = 30 * time.Second
 	// answerWindow is how long Discord waits for the HTTP answer.
 	answerWindow = 3 * time.Second
 )
@@ -116,6 +122,14 @@ func (e *interactionsEndpoint) verify(h http.Header, body []byte) string {
 	return ""
 }
 
+// handlerTimeout is how long the handler of i may run.
+func handlerTimeout(i *discordgo.Interaction) time.Duration {
+	if i.Type == discordgo.InteractionApplicationCommandAutocomplete {
+		return autocompleteTimeout
+	}
+	return deferredTimeout
+}
+
 // answer runs the handler and writes its first response as the HTTP
 // answer. The handler runs on: after a deferred answer it may edit the
 // original or send followups over REST, which work once Discord has the
@@ -127,7 +141,7 @@ func (e *interactionsEndpoint) answer(w http.ResponseWriter, r *http.Request, i 
 		defer e.inflight.Done()
 		defer close(resp.done)
 		// Not the request's context: that ends with the HTTP answer.
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), handlerTimeout)
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), handlerTimeout(i))
 		defer cancel()
 		e.handler.Handle(ctx, resp, i)
 	}()

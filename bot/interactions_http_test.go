@@ -276,3 +276,18 @@ func TestInteractionsEndpointDeferThenEdit(t *testing.T) {
 		t.Fatalf("Original() = %v, %v; want the edited reply", m, err)
 	}
 }
+
+// Autocomplete can't be deferred, so its handler must give up inside
+// Discord's 3 s; every other handler is deferred after
+// commands.DeferAfterDefault and may run on well past the window.
+func TestHandlerTimeoutFollowsDeferral(t *testing.T) {
+	auto := handlerTimeout(&discordgo.Interaction{Type: discordgo.InteractionApplicationCommandAutocomplete})
+	if auto >= answerWindow {
+		t.Errorf("autocomplete handler timeout = %v; want under Discord's %v", auto, answerWindow)
+	}
+	for _, typ := range []discordgo.InteractionType{discordgo.InteractionApplicationCommand, discordgo.InteractionMessageComponent, discordgo.InteractionModalSubmit} {
+		if d := handlerTimeout(&discordgo.Interaction{Type: typ}); d < 5*answerWindow || d <= commands.DeferAfterDefault {
+			t.Errorf("handler timeout of interaction type %d = %v; want well past the window, as it is deferred", typ, d)
+		}
+	}
+}
