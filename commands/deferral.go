@@ -115,17 +115,13 @@ func (a *answerer) follow(r *discordgo.InteractionResponse) error {
 	if r.Type == discordgo.InteractionResponseModal {
 		data = ephemeral(tooSlowForForm).Data
 	}
-	updatesSource := r.Type == discordgo.InteractionResponseUpdateMessage || r.Type == discordgo.InteractionResponseDeferredMessageUpdate
-	if a.i.Type == discordgo.InteractionMessageComponent && !updatesSource {
+	if a.i.Type == discordgo.InteractionMessageComponent && r.Type != discordgo.InteractionResponseUpdateMessage {
 		// The deferral left the button's message alone; a reply of its
 		// own is a followup.
 		return a.editor.Followup(a.i, &discordgo.WebhookParams{
 			Content: data.Content, Embeds: data.Embeds, Components: data.Components, Files: data.Files,
 			AllowedMentions: data.AllowedMentions, Flags: data.Flags,
 		})
-	}
-	if r.Type == discordgo.InteractionResponseDeferredMessageUpdate {
-		return nil // the answer was "nothing to change"
 	}
 	edit := &discordgo.WebhookEdit{Files: data.Files, AllowedMentions: data.AllowedMentions}
 	content := data.Content
